@@ -1,0 +1,49 @@
+"""Settings in layers: documented defaults here, overridden by ``YIZHI_*`` environment variables.
+
+>>> from yizhi.settings import get_settings
+>>> get_settings().db_path.name
+'yizhi.duckdb'
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository (or installation) root: where ``data/``, ``migrations/`` and ``var/`` live.
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Every setting of yizhi, each overridable by an environment variable ``YIZHI_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="YIZHI_", extra="ignore")
+
+    db: Path = Field(ROOT / "var" / "yizhi.duckdb", description="The DuckDB store file.")
+    data_dir: Path = Field(ROOT / "data", description="The shipped sample data.")
+    migrations_dir: Path = Field(ROOT / "migrations", description="SQL migrations, NNNN_name.sql.")
+    shared_dir: Path = Field(
+        ROOT.parent / "shared",
+        description="Optional evaluation data beside the repository; tests skip without it.",
+    )
+    hmac_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Key of the HMAC that pseudonymises ID numbers. Never stored in the database.",
+    )
+    threads: int = Field(2, description="DuckDB worker threads.")
+    memory_limit: str = Field("8GB", description="DuckDB memory limit.")
+    seed: int = Field(20261123, description="Seed of every generator (sample layers, scale-up).")
+
+    @property
+    def db_path(self) -> Path:
+        """The database path (alias of ``db``)."""
+        return self.db
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once from the environment)."""
+    return Settings()
