@@ -26,6 +26,7 @@ app = typer.Typer(
 #: (module, attribute) of each sub-group; a module that does not exist yet is skipped.
 _GROUPS = [
     ("yizhi.cli.db", "app", "db"),
+    ("yizhi.cli.data", "app", "data"),
     ("yizhi.cli.registry", "app", "registry"),
     ("yizhi.cli.resolve", "app", None),
     ("yizhi.cli.grid", "app", "grid"),
