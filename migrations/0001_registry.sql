@@ -189,3 +189,11 @@ CREATE TABLE registry_builds (
     source      VARCHAR,
     report      JSON                         -- rows in / registered / quarantined per layer
 );
+
+-- What each stage of a pipeline (yizhi demo) last built, so that a second run reuses it.
+CREATE TABLE pipeline_stages (
+    stage       VARCHAR PRIMARY KEY,
+    fingerprint VARCHAR NOT NULL,            -- hash of the inputs and code version the stage used
+    summary     JSON,
+    finished_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+);
