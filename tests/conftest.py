@@ -42,3 +42,18 @@ def shared_dir() -> Path:
 def data_dir() -> Path:
     """The project's own sample data (always present in a clone)."""
     return REPO / "data"
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample city built once per test session through every pipeline stage (read it only)."""
+    import store
+    from yizhi.pipeline import run_pipeline
+
+    path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
+    connection = store.connect(path)
+    try:
+        run_pipeline(connection)
+    finally:
+        connection.close()
+    return path
