@@ -1,0 +1,487 @@
+"""Ingest a layer file into the store: read, validate, quarantine, upsert by source ID.
+
+>>> import store
+>>> con = store.connect(":memory:")
+>>> report = ingest(con, "legal_persons", "missing.csv", secret=b"k")
+Traceback (most recent call last):
+...
+yizhi.errors.InvalidInput: no such input file: missing.csv
+
+The heavy work runs in DuckDB over whole columns: the file is scanned once into a temporary
+table of checked rows (raw ID numbers, names and phones are hashed and masked in that same scan
+and never materialised), then loaded rows are upserted and failing rows quarantined with every
+reason. Temporary tables live in memory (or DuckDB's temporary directory, deleted on close),
+never in the database file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from layers import privacy
+from layers._read import Mapping, Source, load_mapping, open_source
+from layers.schemas import Kind, get_kind
+from yizhi.errors import InvalidInput
+
+#: The default city area (the sample: the Bund and Lujiazui, Shanghai), lon/lat WGS84.
+DEFAULT_BBOX = (121.40, 31.15, 121.60, 31.30)
+CRS_NAMES = ("wgs84", "cgcs2000", "gcj02", "bd09")
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did. ``rows_in == loaded + quarantined`` and
+    ``loaded == inserted + updated + unchanged`` always hold."""
+
+    batch_id: str
+    layer: str
+    file: str
+    sha256: str
+    rows_in: int = 0
+    loaded: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (for ``--json``)."""
+        return asdict(self)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _inside_sql(con: duckdb.DuckDBPyConnection, bounds: Any) -> str:
+    """SQL condition over ``_lon``/``_lat``: the point lies in the city."""
+    if bounds is None:
+        row = con.execute(
+            "SELECT count(*) FROM admin_areas WHERE level = 'district' AND geom IS NOT NULL"
+        ).fetchone()
+        if row and row[0]:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _layer_city AS SELECT ST_Union_Agg(geom) AS geom "
+                "FROM admin_areas WHERE level = 'district' AND geom IS NOT NULL"
+            )
+            return "ST_Intersects((SELECT geom FROM _layer_city), ST_Point(_lon, _lat))"
+        bounds = DEFAULT_BBOX
+    if isinstance(bounds, str):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _layer_city AS SELECT ST_GeomFromText(?) AS geom",
+            [bounds],
+        )
+        return "ST_Intersects((SELECT geom FROM _layer_city), ST_Point(_lon, _lat))"
+    minx, miny, maxx, maxy = (float(b) for b in bounds)
+    if not (minx < maxx and miny < maxy):
+        raise InvalidInput(f"city bounds must be (minlon, minlat, maxlon, maxlat), got {bounds!r}")
+    return f"(_lon BETWEEN {minx} AND {maxx} AND _lat BETWEEN {miny} AND {maxy})"
+
+
+def _convert_crs(con: duckdb.DuckDBPyConnection, src_sql: str, crs: str) -> str:
+    """Materialise the input with lon/lat converted from GCJ-02/BD-09 to WGS84."""
+    import numpy as np
+    import pyarrow as pa
+
+    try:
+        from yizhi.coords import transform
+    except ImportError as exc:  # pragma: no cover - depends on the coords module being present
+        raise InvalidInput(
+            f"--crs {crs} needs yizhi.coords, which is not available: {exc}"
+        ) from exc
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _layer_src AS SELECT * FROM {src_sql}")
+    arrow = con.execute(
+        "SELECT _line, TRY_CAST(lon AS DOUBLE) AS x, TRY_CAST(lat AS DOUBLE) AS y FROM _layer_src "
+        "WHERE TRY_CAST(lon AS DOUBLE) IS NOT NULL AND TRY_CAST(lat AS DOUBLE) IS NOT NULL"
+    ).to_arrow_table()
+    x = arrow.column("x").to_numpy()
+    y = arrow.column("y").to_numpy()
+    if len(x):
+        nx, ny = transform(x, y, crs, "wgs84")
+        fixed = pa.table(
+            {
+                "_line": arrow.column("_line"),
+                "x": np.asarray(nx, dtype="float64"),
+                "y": np.asarray(ny, dtype="float64"),
+            }
+        )
+        con.register("_layer_fixed", fixed)
+        con.execute(
+            "UPDATE _layer_src SET lon = CAST(f.x AS VARCHAR), lat = CAST(f.y AS VARCHAR) "
+            "FROM _layer_fixed f WHERE _layer_src._line = f._line"
+        )
+        con.unregister("_layer_fixed")
+    return "_layer_src"
+
+
+def _check_row_crs(con: duckdb.DuckDBPyConnection, src: Source, crs: str) -> None:
+    """A per-row ``crs`` column must agree with the declared CRS on every line."""
+    if "crs" not in src.present:
+        return
+    row = con.execute(
+        f"SELECT _line, crs FROM {src.from_sql} WHERE crs IS NOT NULL AND trim(crs) <> '' "
+        f"AND lower(replace(replace(trim(crs), '-', ''), '_', '')) <> ? ORDER BY _line LIMIT 1",
+        [crs],
+    ).fetchone()
+    if row:
+        raise InvalidInput(
+            f"{src.path}: line {row[0]}, column 'crs': {row[1]!r} differs from the declared CRS "
+            f"{crs!r}; a file holds one CRS: split it or convert it first"
+        )
+
+
+def _checked_sql(kind: Kind, from_sql: str, inside: str) -> str:
+    """The SELECT producing the checked rows of ``kind`` (no raw PII among its columns).
+
+    Columns: ``_line``, ``source_id``, the non-PII input columns as read, the ``derived``
+    columns, ``reasons`` (every failing slug), ``o_<column>`` (the values to store) and
+    ``row_hash`` (md5 of the values to store).
+    """
+
+    def select(exprs: dict[str, str]) -> str:
+        return "".join(f", {expr} AS {name}" for name, expr in exprs.items())
+
+    level0 = f"SELECT r.*{select(kind.pre)} FROM {from_sql} r {kind.join}"
+    level1 = f"SELECT *{select(kind.helpers)} FROM ({level0})"
+    # derived values get their own level: referring to an alias of the same SELECT would make
+    # DuckDB evaluate its expression (an HMAC ...) again at every use
+    level2 = f"SELECT *{select(kind.derived)} FROM ({level1})"
+    source_id = (
+        f"coalesce(nullif(trim(source_id), ''), {kind.default_source_id})"
+        if kind.default_source_id
+        else "nullif(trim(source_id), '')"
+    )
+    conds = [("missing_source_id", f"({source_id}) IS NULL"), *kind.reasons]
+    cases = ", ".join(
+        f"CASE WHEN coalesce({cond.replace('__INSIDE__', inside)}, false) THEN '{slug}' END"
+        for slug, cond in conds
+    )
+    carried = [c for c in kind.columns if c not in kind.pii and c != "source_id"]
+    same = {name for name, expr in kind.outputs.items() if expr == name}
+    derived = [name for name in kind.derived if name not in same]
+    outputs = [f"{expr} AS o_{name}" for name, expr in kind.outputs.items()]
+    cols = ", ".join(["_line", f"{source_id} AS source_id", *carried, "_geom_kind", *derived])
+    level3 = (
+        f"SELECT {cols}, list_filter([{cases}], x -> x IS NOT NULL) AS reasons, "
+        f"{', '.join(outputs)} FROM ({level2})"
+    )
+    hashed = ", ".join(f"coalesce(CAST(o_{c} AS VARCHAR), chr(30))" for c in kind.outputs)
+    # the input as read is kept for quarantined rows only (it feeds their raw JSON)
+    kept = ", ".join(f"CASE WHEN len(reasons) > 0 THEN {c} END AS {c}" for c in carried)
+    others = ", ".join(["_line", "source_id", "_geom_kind", *derived, "reasons"])
+    outs = ", ".join(f"o_{c}" for c in kind.outputs)
+    return (
+        f"SELECT {others}, {kept + ', ' if kept else ''}{outs}, "
+        f"md5(concat_ws(chr(31), {hashed})) AS row_hash FROM ({level3})"
+    )
+
+
+def _raw_json_sql(kind: Kind) -> str:
+    """JSON of a checked row for the quarantine: PII only as masked forms, text scrubbed."""
+    parts = []
+    for c in kind.columns:
+        if c in kind.pii:
+            continue
+        # rows found bad after the scan (duplicates) kept no input: show the parsed value
+        value = f"coalesce({c}, CAST(o_{c} AS VARCHAR))" if c in kind.outputs else c
+        parts.append(f"{c} := {privacy.sql_scrub(value)}")
+    for name in kind.derived:
+        if name in ("id_masked", "name_masked", "phone_masked", "id_hmac", "phone_hmac"):
+            parts.append(f"{name} := o_{name}")
+        elif name == "_birth_year":
+            parts.append("birth_year := _birth_year")
+    return f"to_json(struct_pack({', '.join(parts)}))"
+
+
+def _fix_lines(con: duckdb.DuckDBPyConnection, src: Source) -> list[tuple[int, str]]:
+    """Turn ordinals into physical lines around the rejected CSV lines; return the rejects."""
+    if src.rejects_table is None:
+        return []
+    try:
+        rejects = con.execute(
+            f"SELECT line, list_sort(list_distinct(list(error_type::VARCHAR)))[1] FROM "
+            f"{src.rejects_table} GROUP BY line ORDER BY line"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
+    if not rejects:
+        return []
+    # g_i = good rows before the i-th rejected line; the good row with ordinal o lies after
+    # every rejected line with g_i < o, so its physical line is o + 1 + #{i: g_i < o}.
+    gaps = [(int(line) - 2 - i, i + 1) for i, (line, _) in enumerate(rejects)]
+    con.execute("CREATE OR REPLACE TEMP TABLE _layer_gaps (g BIGINT, k BIGINT)")
+    con.executemany("INSERT INTO _layer_gaps VALUES (?, ?)", gaps)
+    con.execute(
+        "UPDATE _layer_checked SET _line = _layer_checked._line + s.k FROM ("
+        "SELECT c._line AS l, g.k FROM _layer_checked c ASOF JOIN _layer_gaps g "
+        "ON c._line - 1 > g.g) s WHERE _layer_checked._line = s.l"
+    )
+    return [(int(line), str(err)) for line, err in rejects]
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "UPDATE _layer_checked SET reasons = list_append(reasons, 'duplicate_source_id') "
+        "WHERE _line IN (SELECT _line FROM (SELECT _line, row_number() OVER "
+        "(PARTITION BY source_id ORDER BY _line) AS rn FROM _layer_checked WHERE source_id IN "
+        "(SELECT source_id FROM _layer_checked WHERE source_id IS NOT NULL GROUP BY source_id "
+        "HAVING count(*) > 1)) WHERE rn > 1)"
+    )
+
+
+def _mark_unknown_rooms(con: duckdb.DuckDBPyConnection, kind: Kind) -> None:
+    if "room_id" not in kind.columns:
+        return
+    row = con.execute("SELECT EXISTS (SELECT 1 FROM rooms)").fetchone()
+    if not (row and row[0]):
+        return  # no register yet: only the format of room IDs is checked
+    con.execute(
+        "UPDATE _layer_checked SET reasons = list_append(reasons, 'unknown_room'), "
+        "room_id = o_room_id WHERE o_room_id IS NOT NULL AND NOT list_contains(reasons, "
+        "'bad_room_id') AND o_room_id NOT IN (SELECT room_id FROM rooms)"
+    )
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection, kind: Kind, batch_id: str, now: dt.datetime
+) -> tuple[int, int, int]:
+    cols = list(kind.outputs)
+    names = ", ".join(["source_id", *cols, "row_hash", "ingested_at", "batch_id"])
+    select = ", ".join(["c.source_id", *(f"c.o_{c}" for c in cols), "c.row_hash"])
+    stamp = f"TIMESTAMPTZ '{now.isoformat()}', '{batch_id}'"
+    row = con.execute(f"SELECT EXISTS (SELECT 1 FROM {kind.table})").fetchone()
+    if not (row and row[0]):  # an empty table: every good row is new
+        con.execute(
+            f"INSERT INTO {kind.table} ({names}) SELECT {select}, {stamp} FROM _layer_checked c "
+            "WHERE len(c.reasons) = 0"
+        )
+        row = con.execute(f"SELECT count(*) FROM {kind.table}").fetchone()
+        inserted = int(row[0]) if row else 0
+        if kind.name == "events" and inserted:
+            from layers.events import history_from_times_sql
+
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _layer_status AS SELECT source_id, "
+                "'inserted' AS status FROM _layer_checked WHERE len(reasons) = 0"
+            )
+            con.execute(history_from_times_sql("_layer_checked", "_layer_status"))
+        return inserted, 0, 0
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _layer_status AS SELECT c.source_id, CASE "
+        f"WHEN t.source_id IS NULL THEN 'inserted' WHEN t.row_hash = c.row_hash THEN 'unchanged' "
+        f"ELSE 'updated' END AS status FROM _layer_checked c LEFT JOIN {kind.table} t "
+        "ON t.source_id = c.source_id WHERE len(c.reasons) = 0"
+    )
+    counts = dict(
+        con.execute("SELECT status, count(*) FROM _layer_status GROUP BY status").fetchall()
+    )
+    if counts.get("updated"):
+        con.execute(
+            f"DELETE FROM {kind.table} WHERE source_id IN "
+            "(SELECT source_id FROM _layer_status WHERE status = 'updated')"
+        )
+    if counts.get("inserted") or counts.get("updated"):
+        con.execute(
+            f"INSERT INTO {kind.table} ({names}) SELECT {select}, {stamp} FROM _layer_checked c "
+            "SEMI JOIN _layer_status s ON s.source_id = c.source_id AND s.status <> 'unchanged' "
+            "WHERE len(c.reasons) = 0"
+        )
+    if kind.name == "events" and counts.get("inserted"):
+        from layers.events import history_from_times_sql
+
+        con.execute(history_from_times_sql("_layer_checked", "_layer_status"))
+    return counts.get("inserted", 0), counts.get("updated", 0), counts.get("unchanged", 0)
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    path: str | Path,
+    *,
+    mapping: str | Path | dict[str, Any] | Mapping | None = None,
+    crs: str | None = None,
+    bounds: tuple[float, float, float, float] | str | None = None,
+    secret: bytes | None = None,
+    demo: bool = False,
+    step: Step | None = None,
+) -> IngestReport:
+    """Ingest ``path`` as a layer of ``kind`` into the store.
+
+    Parameters
+    ----------
+    con
+        A writable, migrated store connection.
+    kind
+        ``people``, ``legal_persons``, ``houses``, ``events``, ``sensors`` or ``readings``.
+    path
+        A ``.csv`` (UTF-8 with or without BOM, or GBK/GB18030), ``.parquet``, ``.geojson`` or
+        ``.gpkg`` file.
+    mapping
+        Canonical column -> file column (a dict, a :class:`Mapping` or a JSON/TOML/YAML file).
+    crs
+        The CRS of the coordinates: ``wgs84`` (default), ``cgcs2000`` (taken as WGS84: they differ
+        by centimetres), ``gcj02`` or ``bd09`` (converted to WGS84).
+    bounds
+        The city: ``(minlon, minlat, maxlon, maxlat)`` or a WKT polygon. Default: the union of
+        the register's districts when it has any, else :data:`DEFAULT_BBOX`.
+    secret
+        The HMAC secret (default: :func:`layers.privacy.load_secret`).
+    demo
+        Allow the demo secret in ``var/hmac.key`` when ``YIZHI_HMAC_SECRET`` is unset.
+    step
+        Called with the name of each stage (for a progress display).
+
+    Returns
+    -------
+    IngestReport
+        Counts of the batch (also stored in ``layer_batches``).
+
+    Raises
+    ------
+    InvalidInput
+        Unknown kind or CRS, no secret, unreadable file, missing required columns, a file whose
+        rows disagree about the CRS.
+    """
+    started = dt.datetime.now(dt.UTC)
+    path = Path(path)
+    note = step or (lambda _name: None)
+    con.execute("SET enable_progress_bar = false")
+    row = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    keep_order = bool(row and row[0])
+    # rows need no order here (source lines are columns); dropping it saves much memory
+    con.execute("SET preserve_insertion_order = false")
+    secret = secret if secret is not None else privacy.load_secret(demo=demo)
+    spec = get_kind(kind, secret)
+    mp = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+    crs = (crs or mp.crs or "wgs84").lower().replace("-", "").replace("_", "")
+    if crs not in CRS_NAMES:
+        raise InvalidInput(f"unknown CRS {crs!r}; use one of {list(CRS_NAMES)}")
+    if not path.is_file():
+        raise InvalidInput(f"no such input file: {path}")
+    batch_id = f"{spec.name}-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    report = IngestReport(batch_id, spec.name, str(path), "")
+    note("hash")
+    report.sha256 = file_sha256(path)
+    with tempfile.TemporaryDirectory(prefix="yizhi-layers-") as tmp:
+        try:
+            note("read")
+            src = open_source(con, spec, path, mp, Path(tmp))
+            if spec.has_point:
+                _check_row_crs(con, src, crs)
+            from_sql = src.from_sql
+            if spec.has_point and crs in ("gcj02", "bd09") and "lon" in src.present:
+                note("convert")
+                from_sql = _convert_crs(con, from_sql, crs)
+            inside = _inside_sql(con, bounds) if spec.has_point else "true"
+            note("validate")
+            try:
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE _layer_checked AS "
+                    + _checked_sql(spec, from_sql, inside)
+                )
+            except duckdb.InvalidInputException as exc:
+                raise InvalidInput(f"{path}: cannot be read: {exc}") from exc
+            rejects = _fix_lines(con, src)
+            _mark_duplicates(con)
+            _mark_unknown_rooms(con, spec)
+            note("load")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                ins, upd, same = _upsert(con, spec, batch_id, started)
+                note("quarantine")
+                con.execute(
+                    "INSERT INTO layer_quarantine (layer, batch_id, source_file, source_line, "
+                    f"source_id, reasons, raw) SELECT ?, ?, ?, _line, source_id, reasons, "
+                    f"{_raw_json_sql(spec)} FROM _layer_checked WHERE len(reasons) > 0",
+                    [spec.name, batch_id, str(path)],
+                )
+                if rejects:
+                    con.executemany(
+                        "INSERT INTO layer_quarantine (layer, batch_id, source_file, source_line, "
+                        "reasons, raw) VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            [
+                                spec.name,
+                                batch_id,
+                                str(path),
+                                line,
+                                ["bad_encoding" if "UNICODE" in err else "malformed_row"],
+                                f'{{"error": "{err}"}}',
+                            ]
+                            for line, err in rejects
+                        ],
+                    )
+                reasons = dict(
+                    con.execute(
+                        "SELECT r, count(*) FROM (SELECT unnest(reasons) AS r FROM layer_quarantine "
+                        "WHERE batch_id = ?) GROUP BY r ORDER BY count(*) DESC, r",
+                        [batch_id],
+                    ).fetchall()
+                )
+                row = con.execute(
+                    "SELECT count(*) FROM layer_quarantine WHERE batch_id = ?", [batch_id]
+                ).fetchone()
+                quarantined = int(row[0]) if row else 0
+                report.inserted, report.updated, report.unchanged = ins, upd, same
+                report.loaded = ins + upd + same
+                report.quarantined = quarantined
+                report.rows_in = report.loaded + quarantined
+                report.reasons = {str(k): int(n) for k, n in reasons.items()}
+                finished = dt.datetime.now(dt.UTC)
+                report.seconds = round((finished - started).total_seconds(), 3)
+                import json
+
+                con.execute(
+                    "INSERT INTO layer_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        batch_id,
+                        spec.name,
+                        str(path),
+                        report.sha256,
+                        report.rows_in,
+                        report.loaded,
+                        ins,
+                        upd,
+                        same,
+                        quarantined,
+                        json.dumps(report.reasons),
+                        started,
+                        finished,
+                    ],
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
+            for name in (
+                "_layer_checked",
+                "_layer_ready",
+                "_layer_status",
+                "_layer_src",
+                "_layer_gaps",
+                "_layer_city",
+                "_layer_rejects",
+                "_layer_scans",
+            ):
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+    return report

@@ -1,0 +1,194 @@
+"""Deterministic sample layers generated from the register's rooms and buildings.
+
+People, legal persons, houses, events, sensors and sensor readings are drawn from the rooms of
+``rooms`` and the buildings of ``buildings`` (``migrations/0001_registry.sql``), with a seed, at
+the rates of a real street (Chongqing F street: 184,200 residents, 28,000 enterprises; a city of
+17.7 million people has about a million events a year and 100,000 sensors). A small share of rows
+is deliberately bad (``bad_rate``) so that the quarantine has something to show. The files are
+CSV in the default columns of :mod:`layers.schemas`, ready for ``yizhi layers ingest``.
+
+>>> import store
+>>> con = store.connect(":memory:")
+>>> sample_layers(con, "/tmp/none")
+Traceback (most recent call last):
+...
+yizhi.errors.NotFound: the register has no residential rooms: build it first (yizhi registry build)
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from address_registry.ids import mod11_2
+from layers.events import STATES
+from layers.validate import USCC_ALPHABET, uscc_check_char
+from yizhi.errors import NotFound
+
+#: Residents per household room, enterprises per resident, events and sensors per resident.
+PEOPLE_PER_HOUSEHOLD = 2.4
+ENTERPRISES_PER_RESIDENT = 28_000 / 184_200
+EVENTS_PER_RESIDENT = 1_000_000 / 17_700_000
+SENSORS_PER_RESIDENT = 100_000 / 17_700_000
+
+_SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘")
+_GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅鹏飞建国文")
+_INDUSTRIES = ["零售业", "餐饮业", "商务服务业", "软件和信息技术服务业", "金融业", "住宿业"]
+_DEPARTMENTS = ["城管执法", "市政养护", "绿化市容", "房管", "街道办"]
+_EVENT_CODES = [("part", "0101"), ("part", "0103"), ("part", "0120"), ("event", "0102"),
+                ("event", "0201"), ("event", "0302"), ("event", "0405"), ("event", "0505")]  # fmt: skip
+_SENSOR_TYPES = ["camera", "smoke", "manhole_cover", "oil_fume", "water_level"]
+
+
+@dataclass(frozen=True)
+class SampleReport:
+    """Rows written per file."""
+
+    directory: str
+    rows: dict[str, int]
+
+
+def _id_number(region: str, birth: dt.date, seq: int) -> str:
+    body = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return body + mod11_2(body)
+
+
+def _uscc(rng: np.random.Generator, county: str) -> str:
+    tail = "".join(rng.choice(list(USCC_ALPHABET[:10] + "ABCDEFGH"), 10))
+    body = f"91{county}{tail[:9]}"
+    return body + uscc_check_char(body)
+
+
+def _write(path: Path, header: list[str], rows: list[list[str]]) -> int:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return len(rows)
+
+
+def sample_layers(
+    con: duckdb.DuckDBPyConnection,
+    out_dir: str | Path,
+    *,
+    seed: int = 20261123,
+    bad_rate: float = 0.01,
+    max_people: int | None = None,
+) -> SampleReport:
+    """Write ``people.csv``, ``legal_persons.csv``, ``houses.csv``, ``events.csv``,
+    ``sensors.csv`` and ``readings.csv`` for the register in ``con`` into ``out_dir``.
+
+    Raises
+    ------
+    NotFound
+        When the register has no residential rooms.
+    """
+    rooms = con.execute(
+        "SELECT r.room_id, b.building_id, coalesce(b.address, b.name, '') AS address, "
+        "b.lon, b.lat, b.community_code, r.use FROM rooms r JOIN buildings b USING (building_id) "
+        "WHERE r.status = 'active' AND b.status = 'active' ORDER BY r.room_id"
+    ).fetchall()
+    homes = [r for r in rooms if (r[6] or "household") == "household"]
+    if not homes:
+        raise NotFound(
+            "the register has no residential rooms: build it first (yizhi registry build)"
+        )
+    shops = [r for r in rooms if r[6] in ("shop", "office")] or homes
+    rng = np.random.default_rng(seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    base = dt.date(2026, 11, 1)
+
+    # houses and people: one house row per residential room
+    houses, people = [], []
+    uses = rng.choice(["owner_occupied", "rented", "vacant"], len(homes), p=[0.6, 0.3, 0.1])
+    sizes = rng.poisson(PEOPLE_PER_HOUSEHOLD, len(homes))
+    pid = 0
+    for i, (room, _b, address, _x, _y, community, _u) in enumerate(homes):
+        n = 0 if uses[i] == "vacant" else max(1, int(sizes[i]))
+        houses.append(
+            [f"H{i:07d}", room, str(uses[i]), str(n), "yes" if uses[i] == "rented" else "", ""]
+        )
+        for _ in range(n):
+            if max_people is not None and pid >= max_people:
+                break
+            birth = base - dt.timedelta(days=int(rng.integers(0, 90 * 365)))
+            seq = int(rng.integers(0, 1000))
+            idn = _id_number(community[:6], birth, seq)
+            if rng.random() < bad_rate:  # a typo in the check character
+                idn = idn[:-1] + ("0" if idn[-1] != "0" else "1")
+            name = str(rng.choice(_SURNAMES)) + "".join(rng.choice(_GIVEN, int(rng.integers(1, 3))))
+            phone = f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}"
+            tags = "elderly_alone" if n == 1 and birth.year < 1956 else ""
+            people.append([
+                f"P{pid:08d}", idn, name, "男" if seq % 2 else "女", f"{birth:%Y-%m-%d}",
+                str(rng.choice(["registered", "floating"], p=[0.65, 0.35])), tags, address, room, phone,
+            ])  # fmt: skip
+            pid += 1
+    counts["houses"] = _write(out / "houses.csv", ["source_id", "room_id", "use", "occupants",
+                              "rental_registered", "rental_reg_no"], houses)  # fmt: skip
+    counts["people"] = _write(out / "people.csv", ["source_id", "id_number", "name", "sex",
+                              "birth_date", "hukou_type", "care_tags", "address", "room_id", "phone"],
+                              people)  # fmt: skip
+
+    def jitter(x: float | None, y: float | None) -> tuple[str, str]:
+        if x is None or y is None:
+            return "", ""
+        return f"{x + rng.normal(0, 0.0002):.6f}", f"{y + rng.normal(0, 0.0002):.6f}"
+
+    legal = []
+    for i in range(max(1, round(pid * ENTERPRISES_PER_RESIDENT))):
+        room = shops[int(rng.integers(0, len(shops)))]
+        lon, lat = jitter(room[3], room[4])
+        code = _uscc(rng, room[5][:6])
+        if rng.random() < bad_rate:
+            code = code[:-1] + ("0" if code[-1] != "0" else "1")
+        legal.append([f"L{i:07d}", code, f"{room[2] or '某'}商户{i}", str(rng.choice(_INDUSTRIES)),
+                      room[2], lon, lat])  # fmt: skip
+    counts["legal_persons"] = _write(out / "legal_persons.csv", ["source_id", "uscc", "name",
+                                     "industry", "address", "lon", "lat"], legal)  # fmt: skip
+
+    events = []
+    for i in range(max(1, round(pid * EVENTS_PER_RESIDENT))):
+        room = homes[int(rng.integers(0, len(homes)))]
+        kind, code = _EVENT_CODES[int(rng.integers(0, len(_EVENT_CODES)))]
+        lon, lat = jitter(room[3], room[4])
+        reached = int(rng.integers(1, len(STATES) + 1))
+        t = dt.datetime(2026, 1, 1) + dt.timedelta(minutes=int(rng.integers(0, 300 * 24 * 60)))
+        times = []
+        for _ in range(reached):
+            times.append(f"{t:%Y-%m-%d %H:%M:%S}")
+            t += dt.timedelta(minutes=int(rng.integers(5, 600)))
+        times += [""] * (len(STATES) - reached)
+        source = str(rng.choice(["grid_worker", "hotline_12345", "video", "iot"]))
+        events.append([f"E{i:07d}", kind, code, source, "", room[2], lon, lat, STATES[reached - 1],
+                       *times, str(rng.choice(_DEPARTMENTS)) if reached >= 3 else ""])  # fmt: skip
+    counts["events"] = _write(out / "events.csv", ["source_id", "category_kind", "category", "source",
+                              "description", "address", "lon", "lat", "state",
+                              *(f"{s}_at" for s in STATES), "department"], events)  # fmt: skip
+
+    sensors, readings = [], []
+    for i in range(max(1, round(pid * SENSORS_PER_RESIDENT))):
+        room = homes[int(rng.integers(0, len(homes)))]
+        kind = str(rng.choice(_SENSOR_TYPES))
+        lon, lat = jitter(room[3], room[4])
+        cam = [str(int(rng.integers(30, 120))), str(int(rng.integers(40, 120))),
+               str(int(rng.integers(0, 360)))] if kind == "camera" else ["", "", ""]  # fmt: skip
+        sensors.append([f"S{i:06d}", kind, lon, lat, "online", "2025-06-01", *cam])
+        for h in range(24):
+            value = float(rng.normal(1.0, 0.3))
+            readings.append([f"S{i:06d}", f"2026-11-01 {h:02d}:00:00", f"{value:.3f}",
+                             "1" if value > 1.6 else "0"])  # fmt: skip
+    counts["sensors"] = _write(out / "sensors.csv", ["source_id", "sensor_type", "lon", "lat",
+                               "status", "installed", "camera_range_m", "camera_fov_deg",
+                               "camera_heading_deg"], sensors)  # fmt: skip
+    counts["readings"] = _write(
+        out / "readings.csv", ["sensor_id", "ts", "value", "alert"], readings
+    )
+    return SampleReport(str(out), counts)
