@@ -1,0 +1,5 @@
+"""Grid partitioning: household-capped micro-grids and grids, boundaries, unit grids."""
+
+from grid_partition.partition import GridPartitioner
+
+__all__ = ["GridPartitioner"]

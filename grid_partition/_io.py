@@ -1,0 +1,317 @@
+"""Read and write grid versions in the store (private).
+
+A version is a full snapshot: the communities it did not touch are copied from its parent in
+one ``INSERT ... SELECT`` per table; the rows it made are written from Arrow tables registered
+with DuckDB. Geometries go in as WKB (WGS84).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from grid_partition._snapshot import Caps, Snapshot
+from yizhi.errors import NotFound
+
+TABLES: dict[str, list[str]] = {
+    "grids": [
+        "grid_code",
+        "community_code",
+        "households",
+        "buildings",
+        "micro_grids",
+        "area_m2",
+        "compactness",
+    ],
+    "micro_grids": [
+        "micro_grid_code",
+        "grid_code",
+        "community_code",
+        "enclosure",
+        "cap",
+        "households",
+        "buildings",
+        "flagged",
+        "flag_reason",
+        "area_m2",
+        "compactness",
+    ],
+    "grid_assignments": [
+        "building_id",
+        "unit",
+        "micro_grid_code",
+        "grid_code",
+        "community_code",
+        "households",
+    ],
+    "unit_grids": ["unit_grid_code", "community_code", "area_m2"],
+}
+_GEOM = {"grids", "micro_grids", "unit_grids"}
+
+
+def resolve_version(con: duckdb.DuckDBPyConnection, version: int | None = None) -> int:
+    """The version asked for (checked), or the active one.
+
+    Raises
+    ------
+    NotFound
+        When the version does not exist, or no version is active yet.
+    """
+    if version is None:
+        row = con.execute(
+            "SELECT max(version_id) FROM grid_versions WHERE status = 'active'"
+        ).fetchone()
+        if row is None or row[0] is None:
+            raise NotFound("no active grid version: run `yizhi grid partition` first")
+        return int(row[0])
+    row = con.execute(
+        "SELECT version_id FROM grid_versions WHERE version_id = ?", [int(version)]
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"grid version {version} does not exist")
+    return int(row[0])
+
+
+def version_row(con: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any]:
+    """The ``grid_versions`` row as a dict (params and quality parsed)."""
+    cur = con.execute(
+        "SELECT version_id, parent_version, status, kind, params, quality, note, actor, "
+        "strftime(created_at, '%Y-%m-%dT%H:%M:%S%z') AS created_at "
+        "FROM grid_versions WHERE version_id = ?",
+        [version],
+    )
+    cols = [d[0] for d in cur.description]
+    row = cur.fetchone()
+    if row is None:
+        raise NotFound(f"grid version {version} does not exist")
+    out = dict(zip(cols, row, strict=True))
+    for k in ("params", "quality"):
+        out[k] = json.loads(out[k]) if out[k] else {}
+    return out
+
+
+def version_caps(con: duckdb.DuckDBPyConnection, version: int) -> Caps:
+    """The caps a version was made with."""
+    p = version_row(con, version)["params"]
+    return Caps(
+        int(p.get("open_cap", 150)), int(p.get("closed_cap", 300)), int(p.get("grid_cap", 600))
+    )
+
+
+def assignments(
+    con: duckdb.DuckDBPyConnection, version: int, communities: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Rows of ``grid_assignments`` of a version (optionally of some communities)."""
+    sql = (
+        "SELECT building_id, unit, micro_grid_code, grid_code, community_code, households "
+        "FROM grid_assignments WHERE version_id = ?"
+    )
+    params: list[Any] = [version]
+    if communities is not None:
+        sql += " AND list_contains(?::VARCHAR[], community_code)"
+        params.append(sorted(communities))
+    return con.execute(sql + " ORDER BY building_id, unit", params).df()
+
+
+def version_communities(con: duckdb.DuckDBPyConnection, version: int) -> list[str]:
+    """Communities present in a version."""
+    rows = con.execute(
+        "SELECT DISTINCT community_code FROM grids WHERE version_id = ? ORDER BY 1", [version]
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _arrow(frame: pd.DataFrame, cols: list[str], geom: bool) -> pa.Table:
+    data = {c: frame[c].to_numpy() for c in cols}
+    table = pa.table(
+        {
+            c: pa.array(list(v) if v.dtype == object else v, from_pandas=True)
+            for c, v in data.items()
+        }
+    )
+    if geom:
+        table = table.append_column("wkb", pa.array([bytes(w) for w in frame["wkb"]], pa.binary()))
+    return table
+
+
+def write_version(
+    con: duckdb.DuckDBPyConnection,
+    snapshots: list[Snapshot],
+    *,
+    kind: str,
+    parent: int | None,
+    caps: Caps,
+    params: dict[str, Any] | None = None,
+    note: str | None = None,
+    actor: str | None = None,
+    extra_quality: dict[str, Any] | None = None,
+    carry: bool | list[str] = True,
+) -> int:
+    """Write a new active version: ``snapshots`` plus the parent's other communities.
+
+    The previous active version becomes superseded; all in one transaction. ``carry``: copy
+    the parent's communities that ``snapshots`` do not cover (a list: only those; False: the
+    version holds only ``snapshots``, the parent is just the version churn is measured
+    against).
+    """
+    made = sorted({s.community for s in snapshots})
+    if parent is None or carry is False:
+        kept: list[str] = []
+    elif carry is True:
+        kept = [c for c in version_communities(con, parent) if c not in set(made)]
+    else:
+        kept = sorted(set(carry) - set(made))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        row = con.execute("SELECT nextval('grid_version_seq')").fetchone()
+        assert row is not None
+        vid = int(row[0])
+        for table, cols in TABLES.items():
+            frames = [getattr(s, _attr(table)) for s in snapshots]
+            frames = [f for f in frames if len(f)]
+            if frames:
+                arrow = _arrow(pd.concat(frames, ignore_index=True), cols, table in _GEOM)
+                con.register("_gp_new", arrow)
+                geom_sel = ", ST_GeomFromWKB(wkb)" if table in _GEOM else ""
+                geom_col = ", geom" if table in _GEOM else ""
+                con.execute(
+                    f"INSERT INTO {table} (version_id, {', '.join(cols)}{geom_col}) "
+                    f"SELECT {vid}, {', '.join(cols)}{geom_sel} FROM _gp_new"
+                )
+                con.unregister("_gp_new")
+            if kept:
+                geom_col = ", geom" if table in _GEOM else ""
+                con.execute(
+                    f"INSERT INTO {table} (version_id, {', '.join(cols)}{geom_col}) "
+                    f"SELECT {vid}, {', '.join(cols)}{geom_col} FROM {table} "
+                    "WHERE version_id = ? AND list_contains(?::VARCHAR[], community_code)",
+                    [parent, kept],
+                )
+        per: dict[str, Any] = {}
+        if kept:
+            assert parent is not None
+            old = version_row(con, parent)["quality"].get("communities", {})
+            per.update({k: v for k, v in old.items() if k in set(kept)})
+        per.update({s.community: s.report for s in snapshots})
+        quality = {"communities": dict(sorted(per.items())), **(extra_quality or {})}
+        con.execute(
+            "INSERT INTO grid_versions (version_id, parent_version, status, kind, params, quality, "
+            "note, actor) VALUES (?, ?, 'active', ?, ?, ?, ?, ?)",
+            [
+                vid,
+                parent,
+                kind,
+                json.dumps({**caps.as_dict(), **(params or {})}),
+                json.dumps(quality, default=_json_default),
+                note,
+                actor,
+            ],
+        )
+        con.execute(
+            "UPDATE grid_versions SET status = 'superseded' "
+            "WHERE status = 'active' AND version_id <> ?",
+            [vid],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return vid
+
+
+def _attr(table: str) -> str:
+    return {
+        "grids": "grids",
+        "micro_grids": "micro",
+        "grid_assignments": "assignments",
+        "unit_grids": "unit_grids",
+    }[table]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return str(value)
+
+
+def record_edit(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    base: int,
+    result: int | None,
+    op: str,
+    detail: dict[str, Any],
+    error: str | None = None,
+    actor: str | None = None,
+) -> int:
+    """Append a ``grid_edits`` row (outcome applied when ``result`` is set, else refused)."""
+    row = con.execute("SELECT coalesce(max(edit_id), 0) + 1 FROM grid_edits").fetchone()
+    assert row is not None
+    eid = int(row[0])
+    con.execute(
+        "INSERT INTO grid_edits (edit_id, base_version, result_version, op, detail, outcome, "
+        "error, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            eid,
+            base,
+            result,
+            op,
+            json.dumps(detail, default=_json_default),
+            "applied" if result is not None else "refused",
+            error,
+            actor,
+        ],
+    )
+    return eid
+
+
+def set_quality_key(con: duckdb.DuckDBPyConnection, version: int, key: str, value: Any) -> None:
+    """Store one more top-level figure in a version's quality report."""
+    q = version_row(con, version)["quality"]
+    q[key] = value
+    con.execute(
+        "UPDATE grid_versions SET quality = ? WHERE version_id = ?",
+        [json.dumps(q, default=_json_default), version],
+    )
+
+
+def churn_vs_parent(con: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any] | None:
+    """Moved households between a version and its parent (stored in its quality report)."""
+    row = con.execute(
+        "SELECT parent_version FROM grid_versions WHERE version_id = ?", [version]
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    parent = int(row[0])
+    r = con.execute(
+        """
+        SELECT coalesce(sum(o.households), 0),
+               coalesce(sum(o.households) FILTER (WHERE o.micro_grid_code <> n.micro_grid_code), 0),
+               coalesce(sum(o.households) FILTER (WHERE o.grid_code <> n.grid_code), 0),
+               count(*) FILTER (WHERE o.micro_grid_code <> n.micro_grid_code)
+        FROM grid_assignments o JOIN grid_assignments n USING (building_id, unit)
+        WHERE o.version_id = ? AND n.version_id = ?
+        """,
+        [parent, version],
+    ).fetchone()
+    assert r is not None
+    total = int(r[0])
+    out = {
+        "parent": parent,
+        "households_compared": total,
+        "moved_households_micro": int(r[1]),
+        "moved_households_grid": int(r[2]),
+        "moved_rows": int(r[3]),
+        "micro": int(r[1]) / total if total else 0.0,
+        "grid": int(r[2]) / total if total else 0.0,
+    }
+    set_quality_key(con, version, "churn", out)
+    return out

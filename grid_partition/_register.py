@@ -1,0 +1,293 @@
+"""Read one community's inputs for the partitioner from the register (private).
+
+A :class:`Community` holds, in the community's metric CRS (:func:`yizhi.coords.metric_crs` of
+its centroid): the community polygon, the barrier lines (major roads of ``roads`` plus any
+extra barriers given), and the active buildings with households, per-unit households, estate
+and enclosure. It also knows how to turn metric geometry back into WGS84 for storage.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyproj
+import shapely
+
+from grid_partition._validate import Buildings, normalise
+from yizhi.coords import metric_crs
+from yizhi.errors import NotFound
+
+#: Longest neighbour link between two buildings (the partitioner's community preset).
+MAX_EDGE = 300.0
+
+
+@dataclass
+class Community:
+    """Inputs of one community, metric CRS."""
+
+    code: str
+    crs: pyproj.CRS
+    polygon: Any
+    barriers: npt.NDArray[np.object_]
+    buildings: Any
+    """GeoDataFrame: building_id, households, units (list), estate_id, enclosure, geometry."""
+    unit_codes: dict[str, list[str]]
+    """Per building split into units: the register's unit codes, in partitioner order."""
+    _to_wgs: pyproj.Transformer
+    _norm: Buildings | None = field(default=None, repr=False)
+    _graph: Any = field(default=None, repr=False)
+
+    @property
+    def norm(self) -> Buildings:
+        """The partitioner's normalised building arrays."""
+        if self._norm is None:
+            self._norm = normalise(self.buildings)
+        return self._norm
+
+    @property
+    def graph(self) -> Any:
+        """Building adjacency (Delaunay links up to :data:`MAX_EDGE`, cut by barriers)."""
+        if self._graph is None:
+            from grid_partition._graph import building_graph
+
+            b = self.norm
+            self._graph, _ = building_graph(
+                b.x, b.y, max_edge=MAX_EDGE, barriers=self.barriers if len(self.barriers) else None
+            )
+        return self._graph
+
+    def to_wgs84(self, geoms: Any) -> npt.NDArray[np.object_]:
+        """Metric geometries back to WGS84 (lon, lat)."""
+        tr = self._to_wgs
+
+        def move(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            x, y = tr.transform(xy[:, 0], xy[:, 1])
+            return np.column_stack([x, y])
+
+        return np.asarray(shapely.transform(np.asarray(geoms, dtype=object), move), dtype=object)
+
+    def unit_index(self, building_id: str, unit: str) -> int:
+        """Partitioner unit number (0 whole, 1..k) of a register unit code; -1 if unknown."""
+        if unit == "00":
+            return 0
+        codes = self.unit_codes.get(building_id)
+        if not codes or unit not in codes:
+            return -1
+        return codes.index(unit) + 1
+
+    def unit_code(self, building_id: str, index: int) -> str:
+        """Register unit code of a partitioner unit number."""
+        if index == 0:
+            return "00"
+        return self.unit_codes[building_id][index - 1]
+
+
+def _transformers(
+    lon: float, lat: float
+) -> tuple[pyproj.CRS, pyproj.Transformer, pyproj.Transformer]:
+    crs = metric_crs(lon, lat)
+    return (crs, *_pair(crs.to_wkt()))
+
+
+@functools.lru_cache(maxsize=16)
+def _pair(wkt: str) -> tuple[pyproj.Transformer, pyproj.Transformer]:
+    """WGS84 <-> metric transformers (slow to build: cached per CRS)."""
+    crs = pyproj.CRS.from_wkt(wkt)
+    fwd = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    back = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    return fwd, back
+
+
+def _project(tr: pyproj.Transformer, geoms: Any) -> npt.NDArray[np.object_]:
+    def move(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return np.asarray(shapely.transform(np.asarray(geoms, dtype=object), move), dtype=object)
+
+
+def community_codes(con: duckdb.DuckDBPyConnection, codes: list[str] | None = None) -> list[str]:
+    """Communities with a boundary and at least one active building (all, or those asked).
+
+    Raises
+    ------
+    NotFound
+        When an asked code is not a community with a boundary in the register.
+    """
+    rows = con.execute(
+        "SELECT a.code FROM admin_areas a WHERE a.level = 'community' AND a.geom IS NOT NULL "
+        "AND EXISTS (SELECT 1 FROM buildings b WHERE b.community_code = a.code "
+        "AND b.status = 'active') ORDER BY a.code"
+    ).fetchall()
+    known = [str(r[0]) for r in rows]
+    if codes is None:
+        return known
+    missing = [c for c in codes if c not in set(known)]
+    if missing:
+        raise NotFound(
+            f"communities {missing} have no boundary or no active buildings in the register"
+        )
+    return sorted(set(codes))
+
+
+def _barriers_wgs(extra: Any | None) -> npt.NDArray[np.object_]:
+    if extra is None:
+        return np.empty(0, dtype=object)
+    crs = getattr(extra, "crs", None)
+    if crs is not None and pyproj.CRS.from_user_input(crs).to_epsg() != 4326:
+        extra = extra.to_crs("EPSG:4326")
+    geoms = np.asarray(getattr(extra, "geometry", extra), dtype=object).reshape(-1)
+    return geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+
+
+def _unit_split(
+    frame: pd.DataFrame, by_b: dict[str, pd.DataFrame]
+) -> tuple[list[list[int] | None], dict[str, list[str]]]:
+    """Per building, per-unit households (None: not split) and the unit codes in order.
+
+    ``by_b``: household rooms per unit (columns unit, n) of each building.
+    """
+    out: list[list[int] | None] = []
+    codes: dict[str, list[str]] = {}
+    for bid, hh, nu in zip(frame["building_id"], frame["households"], frame["units"], strict=True):
+        k = int(nu)
+        if k <= 1 or hh <= 0:
+            out.append(None)
+            continue
+        got = by_b.get(str(bid))
+        if got is not None and len(got) > 1 and int(got["n"].sum()) == int(hh):
+            got = got.sort_values("unit")
+            out.append([int(v) for v in got["n"]])
+            codes[str(bid)] = [str(u) for u in got["unit"]]
+            continue
+        base, rest = divmod(int(hh), k)
+        out.append([base + (1 if j < rest else 0) for j in range(k)])
+        codes[str(bid)] = [f"{j + 1:02d}" for j in range(k)]
+    return out, codes
+
+
+def load_communities(
+    con: duckdb.DuckDBPyConnection, codes: list[str], *, barriers: Any | None = None
+) -> list[Community]:
+    """Read the partitioner inputs of ``codes`` from the register.
+
+    Parameters
+    ----------
+    con
+        The store.
+    codes
+        Community codes (each with a boundary and buildings, see :func:`community_codes`).
+    barriers
+        Extra barrier geometries (GeoDataFrame / GeoSeries in any CRS, or shapely geometries
+        in WGS84), e.g. water from :func:`address_registry.sources.water_from_geojson`; the
+        major roads of the register are always used.
+    """
+    import geopandas as gpd
+
+    if not codes:
+        return []
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _gp_codes AS SELECT unnest(?::VARCHAR[]) AS code", [codes]
+    )
+    areas = con.execute(
+        "SELECT a.code, ST_AsWKB(a.geom) AS wkb FROM admin_areas a JOIN _gp_codes USING (code) "
+        "ORDER BY a.code"
+    ).df()
+    bld = con.execute(
+        "SELECT b.community_code, b.building_id, coalesce(b.households, 0) AS households, "
+        "coalesce(b.units, 1) AS units, b.estate_id, e.enclosure, ST_AsWKB(b.geom) AS wkb "
+        "FROM buildings b JOIN _gp_codes c ON b.community_code = c.code "
+        "LEFT JOIN estates e ON e.estate_id = b.estate_id "
+        "WHERE b.status = 'active' ORDER BY b.community_code, b.building_id"
+    ).df()
+    rooms = con.execute(
+        "SELECT r.building_id, r.unit, count(*)::INTEGER AS n FROM rooms r "
+        "JOIN buildings b USING (building_id) JOIN _gp_codes c ON b.community_code = c.code "
+        "WHERE r.status = 'active' AND r.use = 'household' AND r.unit <> '00' "
+        "AND b.status = 'active' GROUP BY ALL"
+    ).df()
+    roads = con.execute(
+        "SELECT ST_AsWKB(geom) AS wkb, ST_XMin(geom) AS x0, ST_YMin(geom) AS y0, "
+        "ST_XMax(geom) AS x1, ST_YMax(geom) AS y1 FROM roads WHERE is_major AND geom IS NOT NULL"
+    ).df()
+    con.execute("DROP TABLE IF EXISTS _gp_codes")
+    road_geoms = np.asarray(shapely.from_wkb(roads["wkb"].map(bytes).to_list()), dtype=object)
+    extra = _barriers_wgs(barriers)
+    all_barriers = np.concatenate([road_geoms, extra]) if len(extra) else road_geoms
+    tree = shapely.STRtree(all_barriers) if len(all_barriers) else None
+    out: list[Community] = []
+    groups = {str(k): v for k, v in bld.groupby("community_code", sort=True)}
+    by_b = {str(k): v for k, v in rooms.groupby("building_id", sort=False)}
+    for code, wkb in zip(areas["code"], areas["wkb"], strict=True):
+        poly_wgs = shapely.make_valid(shapely.from_wkb(bytes(wkb)))
+        frame = groups.get(str(code))
+        if frame is None or not len(frame):
+            continue
+        c = poly_wgs.centroid
+        crs, fwd, back = _transformers(float(c.x), float(c.y))
+        poly = _project(fwd, [poly_wgs])[0]
+        if tree is not None:
+            near = all_barriers[tree.query(poly_wgs, predicate="intersects")]
+            bars = _project(fwd, near) if len(near) else np.empty(0, dtype=object)
+        else:
+            bars = np.empty(0, dtype=object)
+        frame = frame.reset_index(drop=True)
+        units, unit_codes = _unit_split(frame, by_b)
+        geom = _project(fwd, shapely.from_wkb(frame["wkb"].map(bytes).to_list()))
+        geom = _inside(geom, poly)
+        gdf = gpd.GeoDataFrame(
+            {
+                "building_id": frame["building_id"].astype(str).to_numpy(dtype=object),
+                "households": frame["households"].astype(np.int64).to_numpy(),
+                "units": pd.Series(units, dtype=object).to_numpy(),
+                "estate_id": frame["estate_id"]
+                .astype(object)
+                .where(frame["estate_id"].notna(), None),
+                "enclosure": frame["enclosure"]
+                .astype(object)
+                .where(frame["enclosure"].notna(), None),
+            },
+            geometry=geom,
+            crs=crs,
+        )
+        out.append(
+            Community(
+                code=str(code),
+                crs=crs,
+                polygon=poly,
+                barriers=np.asarray(bars, dtype=object),
+                buildings=gdf,
+                unit_codes=unit_codes,
+                _to_wgs=back,
+            )
+        )
+    return out
+
+
+def _inside(geom: npt.NDArray[np.object_], poly: Any) -> npt.NDArray[np.object_]:
+    """Footprints whose representative point is outside the community: clipped to it, or its
+    nearest point when they do not overlap it (the register assigns by the point, the
+    partitioner by the footprint; a few centimetres of reprojection must not fail a build)."""
+    pts = shapely.point_on_surface(geom)
+    out = ~shapely.intersects(poly, pts)
+    if not out.any():
+        return geom
+    geom = geom.copy()
+    for i in np.flatnonzero(out):
+        clip = shapely.intersection(geom[i], poly)
+        ok = not clip.is_empty and clip.area > 0
+        if ok and shapely.intersects(poly, shapely.point_on_surface(clip)):
+            geom[i] = clip
+        else:
+            near = shapely.shortest_line(poly, pts[i]).coords[0]
+            inner = shapely.point_on_surface(
+                shapely.intersection(poly, shapely.Point(near).buffer(0.5))
+            )
+            geom[i] = inner if not inner.is_empty else shapely.point_on_surface(poly)
+    return geom
