@@ -31,6 +31,7 @@ _GROUPS = [
     ("yizhi.cli.resolve", "app", None),
     ("yizhi.cli.grid", "app", "grid"),
     ("yizhi.cli.layers", "app", "layers"),
+    ("yizhi.cli.tiles", "app", "tiles"),
     ("yizhi.cli.fuse", "app", None),
     ("yizhi.cli.serve", "app", None),
     ("yizhi.cli.demo", "app", None),
