@@ -24,7 +24,9 @@ import yizhi
 from yizhi.errors import InvalidInput
 from yizhi.settings import Settings, get_settings
 
-StageFn = Callable[[duckdb.DuckDBPyConnection, Settings], dict[str, Any]]
+#: A sub-step report: a stage calls it with the name of the step it starts.
+StepFn = Callable[[str], None]
+StageFn = Callable[[duckdb.DuckDBPyConnection, Settings, StepFn], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,61 @@ def _record(con: duckdb.DuckDBPyConnection, name: str, fp: str, summary: dict[st
     )
 
 
-def _stage_registry(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, Any]:
+def _stage_registry(
+    con: duckdb.DuckDBPyConnection, settings: Settings, step: StepFn
+) -> dict[str, Any]:
     from address_registry.build import build_registry
 
-    report = build_registry(con)
-    return dict(report)
+    return dict(build_registry(con, data_dir=settings.data_dir, progress=step))
+
+
+def _stage_grids(
+    con: duckdb.DuckDBPyConnection, settings: Settings, step: StepFn
+) -> dict[str, Any]:
+    from address_registry.sources import water_from_geojson
+    from grid_partition.store import partition_store
+    from grid_partition.versions import quality
+
+    water = water_from_geojson(settings.data_dir / "osm" / "water.geojson")
+    water = water[water.geom_type.isin(["Polygon", "MultiPolygon"])]
+
+    def progress(done: int, total: int, code: str) -> None:
+        step(f"community {code} ({done}/{total})")
+
+    version = partition_store(
+        con,
+        barriers=water.geometry,
+        note="yizhi demo: sample city",
+        actor="demo",
+        progress=progress,
+    )
+    return {"version": version, "quality": quality(con, version)}
+
+
+#: Layer kinds in ingest order (sensors before their readings).
+LAYER_KINDS = ("people", "legal_persons", "houses", "events", "sensors", "readings")
+
+
+def _stage_layers(
+    con: duckdb.DuckDBPyConnection, settings: Settings, step: StepFn
+) -> dict[str, Any]:
+    from layers.ingest import ingest
+    from layers.sample import sample_layers
+
+    out_dir = settings.db.parent / "sample-layers"
+    step("generate the sample layers")
+    sample_layers(con, out_dir, seed=settings.seed)
+    report: dict[str, Any] = {}
+    for kind in LAYER_KINDS:
+        step(f"ingest {kind}")
+        done = ingest(con, kind, out_dir / f"{kind}.csv", demo=True)
+        report[kind] = {
+            "rows_in": done.rows_in,
+            "loaded": done.loaded,
+            "quarantined": done.quarantined,
+            "reasons": done.reasons,
+        }
+    return report
 
 
 #: The stages that exist, in data-flow order. Later stages are appended as they land.
@@ -104,6 +156,18 @@ STAGES: list[Stage] = [
         "register admin areas, roads, doorplates, buildings and rooms",
         _stage_registry,
         inputs=_sources_under("osm", "boundaries", "divisions"),
+    ),
+    Stage(
+        "grids",
+        "partition communities into grids and micro-grids by household caps",
+        _stage_grids,
+        after=("registry",),
+    ),
+    Stage(
+        "layers",
+        "generate and ingest people, legal persons, houses, events and sensors",
+        _stage_layers,
+        after=("registry",),
     ),
 ]
 
@@ -116,6 +180,7 @@ def run_pipeline(
     force: bool = False,
     settings: Settings | None = None,
     on_stage: Callable[[Stage, str], None] | None = None,
+    on_step: Callable[[Stage, str], None] | None = None,
 ) -> list[StageResult]:
     """Run the pipeline on an open store, reusing stages whose inputs have not changed.
 
@@ -131,6 +196,8 @@ def run_pipeline(
         Re-run every stage even when its fingerprint is unchanged.
     on_stage
         Called with ``(stage, "start" | "reused" | "done")`` for progress displays.
+    on_step
+        Called with ``(stage, step)`` as a running stage starts each of its steps.
     """
     stages = STAGES if stages is None else stages
     settings = settings or get_settings()
@@ -165,7 +232,12 @@ def run_pipeline(
             continue
         if on_stage:
             on_stage(stage, "start")
-        summary = stage.run(con, settings)
+
+        def step(name: str, stage: Stage = stage) -> None:
+            if on_step:
+                on_step(stage, name)
+
+        summary = stage.run(con, settings, step)
         _record(con, stage.name, fp, summary)
         if on_stage:
             on_stage(stage, "done")
@@ -182,12 +254,26 @@ def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ).fetchall()
     }
     queries = {
-        "communities": "SELECT count(*) FROM admin_areas WHERE level = 'community'",
+        "communities": "SELECT count(*) FROM admin_areas "
+        "WHERE level = 'community' AND geom IS NOT NULL",
         "roads": "SELECT count(*) FROM roads",
         "doorplates": "SELECT count(*) FROM doorplates",
         "buildings": "SELECT count(*) FROM buildings WHERE status = 'active'",
         "rooms": "SELECT count(*) FROM rooms WHERE status = 'active'",
         "households": "SELECT coalesce(sum(households), 0) FROM buildings WHERE status = 'active'",
+        "quarantined (registry)": "SELECT count(*) FROM registry_quarantine",
+        "grids": "SELECT count(*) FROM grids WHERE version_id = "
+        "(SELECT max(version_id) FROM grid_versions WHERE status = 'active')",
+        "micro-grids": "SELECT count(*) FROM micro_grids WHERE version_id = "
+        "(SELECT max(version_id) FROM grid_versions WHERE status = 'active')",
+        "unit grids": "SELECT count(*) FROM unit_grids WHERE version_id = "
+        "(SELECT max(version_id) FROM grid_versions WHERE status = 'active')",
+        "people": "SELECT count(*) FROM people",
+        "legal persons": "SELECT count(*) FROM legal_persons",
+        "houses": "SELECT count(*) FROM houses",
+        "events": "SELECT count(*) FROM events",
+        "sensors": "SELECT count(*) FROM sensors",
+        "quarantined (layers)": "SELECT count(*) FROM layer_quarantine",
     }
     out: dict[str, int] = {}
     for key, sql in queries.items():

@@ -36,15 +36,25 @@ def demo(
     started = time.perf_counter()
     con = store.connect(path)
 
+    status = err_console.status("")
+
     def on_stage(stage: Stage, event: str) -> None:
         if event == "start":
-            err_console.print(f"[bold cyan]▶[/] {stage.name}: {stage.description} …")
+            status.update(f"[bold cyan]{stage.name}[/]: {stage.description} …")
+            status.start()
         elif event == "reused":
             err_console.print(f"[green]✓[/] {stage.name}: unchanged, reused")
         else:
-            err_console.print(f"[green]✓[/] {stage.name}: done")
+            status.stop()
+            err_console.print(f"[green]✓[/] {stage.name}: {stage.description}")
 
-    results = run_pipeline(con, force=force, on_stage=on_stage)
+    def on_step(stage: Stage, step: str) -> None:
+        status.update(f"[bold cyan]{stage.name}[/]: {step} …")
+
+    try:
+        results = run_pipeline(con, force=force, on_stage=on_stage, on_step=on_step)
+    finally:
+        status.stop()
     summary = store_summary(con)
     con.close()
     report = {
