@@ -1,0 +1,396 @@
+"""In-memory index of the register for the resolver: built once per store, no SQL per query.
+
+:func:`index_for` returns the :class:`ResolveIndex` of a store, cached per database file (all
+connections to one file share one index) and rebuilt when the register's fingerprint (row counts
+and last update) changes; the fingerprint is checked at most every :data:`RECHECK_SECONDS`. Rooms are not indexed as records: a room ID is
+the building ID + unit (2) + floor (3) + room (4), so the index keeps one sorted int64 per active
+room (building ordinal, unit, floor, room) and verifies a room by binary search
+(:func:`existing_rooms`).
+
+Names are indexed in their normalised spelling (:func:`address_registry.normalize.normalize_mapped`)
+and as written; :class:`Scanner` finds every indexed name occurring in a text in one pass over
+its characters (a dictionary from the first two characters to the names starting with them).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from address_registry.normalize import normalize_mapped
+
+#: Seconds between two checks that the register has not changed under a cached index.
+RECHECK_SECONDS = 5.0
+
+
+def norm(text: str) -> str:
+    """Normalised spelling of a register name (no validation: names are trusted)."""
+    return normalize_mapped(text).text if text else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Building:
+    """What the resolver needs of one building."""
+
+    building_id: str
+    address: str
+    lon: float | None
+    lat: float | None
+    community: str
+    status: str
+    units: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plate:
+    """A doorplate: ``lane``/``house``/``sub`` numbers, or a ``lo``-``hi`` range of houses."""
+
+    road_code: str
+    number: str
+    lane: int | None
+    house: int | None
+    sub: int | None
+    hi: int | None
+    building_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    """An admin area a name or alias stands for."""
+
+    code: str
+    level: str
+    name: str
+    via: str
+
+
+class Scanner:
+    """Every indexed name occurring in a text, by its first two characters."""
+
+    def __init__(self, names: object) -> None:
+        self._by_prefix: dict[str, list[str]] = defaultdict(list)
+        for name in sorted(set(names), key=len, reverse=True):  # type: ignore[call-overload]
+            if len(name) >= 2:
+                self._by_prefix[name[:2]].append(name)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """``(start, end, name)`` of each occurrence, longest first at each start."""
+        out = []
+        get = self._by_prefix.get
+        for i in range(len(text) - 1):
+            names = get(text[i : i + 2])
+            if names:
+                for name in names:
+                    if text.startswith(name, i):
+                        out.append((i, i + len(name), name))
+        return out
+
+
+def _pairs(name: str) -> set[str]:
+    adjacent = {name[i : i + 2] for i in range(len(name) - 1)}
+    return adjacent | {name[i] + "_" + name[i + 2] for i in range(len(name) - 2)}
+
+
+class FuzzyList:
+    """Names for edit-distance lookups: only names sharing a character pair (adjacent, or with
+    one character between: 汉口路 → 汉口, 口路, 汉_路) with the query are scored, so a lookup does
+    not scan a city's 300k names, and one typo (汉X路) or a dropped character still meets."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        for k, name in enumerate(names):
+            for pair in _pairs(name):
+                self._postings[pair].append(k)
+
+    def extract(
+        self, query: str, *, limit: int, cutoff: float, allowed: set[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The ``limit`` names most like ``query`` (rapidfuzz ratio ≥ ``cutoff``), optionally
+        only among ``allowed``."""
+        from rapidfuzz import fuzz, process
+
+        ids: set[int] = set()
+        for pair in _pairs(query):
+            ids.update(self._postings.get(pair, ()))
+        choices = [self.names[k] for k in sorted(ids)]
+        if allowed is not None:
+            choices = [c for c in choices if c in allowed]
+        found = process.extract(query, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff)
+        return [(name, float(score)) for name, score, _ in found]
+
+
+@dataclass
+class ResolveIndex:
+    """Dictionaries from normalised names to register entries (see the module docstring)."""
+
+    fingerprint: tuple[Any, ...]
+    buildings: dict[str, Building] = field(default_factory=dict)
+    roads: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    road_district: dict[str, str] = field(default_factory=dict)
+    plates: dict[str, dict[tuple[int | None, int | None, int | None], list[Plate]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    ranges: dict[str, list[Plate]] = field(default_factory=lambda: defaultdict(list))
+    estates: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    estate_community: dict[str, str] = field(default_factory=dict)
+    estate_buildings: dict[str, dict[str, list[str]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    names: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    addresses: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    admins: dict[str, list[Admin]] = field(default_factory=lambda: defaultdict(list))
+    admin_centres: dict[str, tuple[str, float | None, float | None]] = field(default_factory=dict)
+    successors: dict[str, list[str]] = field(default_factory=dict)
+    ordinal: dict[str, int] = field(default_factory=dict)
+    rooms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    road_scan: Scanner = field(default_factory=lambda: Scanner(()))
+    estate_scan: Scanner = field(default_factory=lambda: Scanner(()))
+    name_scan: Scanner = field(default_factory=lambda: Scanner(()))
+    admin_scan: Scanner = field(default_factory=lambda: Scanner(()))
+    road_fuzzy: FuzzyList = field(default_factory=lambda: FuzzyList([]))
+    estate_fuzzy: FuzzyList = field(default_factory=lambda: FuzzyList([]))
+    name_fuzzy: FuzzyList = field(default_factory=lambda: FuzzyList([]))
+    district_roads: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
+    """Row counts and last update of the tables the index is made of."""
+    row = con.execute(
+        """
+        SELECT (SELECT count(*) FROM buildings), (SELECT max(updated_at) FROM buildings),
+               (SELECT count(*) FILTER (WHERE status = 'active') FROM buildings),
+               (SELECT count(*) FROM building_aliases), (SELECT count(*) FROM doorplates),
+               (SELECT count(*) FILTER (WHERE status = 'active') FROM doorplates),
+               (SELECT count(*) FROM roads), (SELECT count(*) FROM road_aliases),
+               (SELECT count(*) FROM estates), (SELECT count(*) FROM admin_areas),
+               (SELECT count(*) FROM admin_aliases), (SELECT count(*) FROM building_lineage),
+               (SELECT count(*) FROM rooms), (SELECT count(*) FILTER (WHERE status = 'active')
+                                               FROM rooms)
+        """
+    ).fetchone()
+    return tuple(row or ())
+
+
+def build_index(con: duckdb.DuckDBPyConnection) -> ResolveIndex:
+    """Read the register into a :class:`ResolveIndex` (a handful of full-table queries)."""
+    idx = ResolveIndex(fingerprint(con))
+    for bid, address, lon, lat, community, status, units in con.execute(
+        """SELECT building_id, coalesce(address, ''), lon, lat, community_code, status,
+                  coalesce(units, 1) FROM buildings WHERE status IN ('active', 'retired')"""
+    ).fetchall():
+        idx.buildings[bid] = Building(bid, address, lon, lat, community, status, int(units))
+        if address:
+            idx.addresses[norm(address)].append(bid)
+    for code, name, district in con.execute(
+        """SELECT road_code, name, district_code FROM roads
+           UNION ALL SELECT a.road_code, a.alias, r.district_code
+             FROM road_aliases a JOIN roads r USING (road_code)"""
+    ).fetchall():
+        idx.road_district[code] = district
+        for key in {name, norm(name)}:
+            idx.roads[key].add(code)
+            idx.district_roads[district].add(key)
+    for road, number, lane, house, sub, bid in con.execute(
+        """SELECT road_code, number, lane_no, house_no, sub_no, building_id FROM doorplates
+            WHERE status = 'active' AND building_id IS NOT NULL"""
+    ).fetchall():
+        hi = None
+        head = number.split("号")[0].split("弄")[-1]
+        if "-" in head and house is not None:
+            tail = head.rsplit("-", 1)[1]
+            hi = int(tail) if tail.isdigit() else None
+        plate = Plate(road, number, lane, house, sub, hi, bid)
+        idx.plates[road][(lane, house, sub)].append(plate)
+        if hi is not None:
+            idx.ranges[road].append(plate)
+    for bid, estate_id, estate, community, number in con.execute(
+        """SELECT b.building_id, e.estate_id, e.name, e.community_code, b.building_no
+             FROM buildings b JOIN estates e USING (estate_id)
+            WHERE e.name IS NOT NULL AND b.status IN ('active', 'retired')"""
+    ).fetchall():
+        idx.estates[norm(estate)].add(estate_id)
+        idx.estates[estate].add(estate_id)
+        idx.estate_community[estate_id] = community
+        idx.estate_buildings[estate_id][str(number or "")].append(bid)
+    for bid, alias in con.execute(
+        """SELECT building_id, alias FROM building_aliases
+            WHERE kind IN ('name', 'poi', 'estate_building', 'old_name')
+           UNION SELECT building_id, name FROM buildings WHERE name IS NOT NULL"""
+    ).fetchall():
+        if bid in idx.buildings:
+            for key in {alias, norm(alias)}:
+                if len(key) >= 2:
+                    idx.names[key].add(bid)
+    _admins(con, idx)
+    _rooms(con, idx)
+    for pred, succ in con.execute(
+        """WITH RECURSIVE walk(root, id) AS (
+               SELECT predecessor_id, successor_id FROM building_lineage
+               UNION SELECT w.root, l.successor_id FROM building_lineage l
+                 JOIN walk w ON l.predecessor_id = w.id)
+           SELECT DISTINCT w.root, w.id FROM walk w JOIN buildings b ON b.building_id = w.id
+            WHERE b.status IN ('active', 'proposed') ORDER BY 1, 2"""
+    ).fetchall():
+        idx.successors.setdefault(pred, []).append(succ)
+    idx.road_fuzzy = FuzzyList(sorted(idx.roads))
+    idx.estate_fuzzy = FuzzyList(sorted(idx.estates))
+    idx.name_fuzzy = FuzzyList(sorted(idx.names))
+    idx.road_scan = Scanner(idx.roads)
+    idx.estate_scan = Scanner(idx.estates)
+    idx.name_scan = Scanner(idx.names)
+    idx.admin_scan = Scanner(idx.admins)
+    return idx
+
+
+def _admins(con: duckdb.DuckDBPyConnection, idx: ResolveIndex) -> None:
+    rows = con.execute(
+        """
+        SELECT code, level, name, name, 'name' FROM admin_areas
+         WHERE status = 'active' AND level IN ('district', 'street', 'community')
+        UNION ALL
+        SELECT code, level, name, short_name, 'short_name' FROM admin_areas
+         WHERE status = 'active' AND level IN ('district', 'street') AND short_name IS NOT NULL
+        UNION ALL
+        SELECT a.code, a.level, a.name, al.alias, al.kind FROM admin_aliases al
+          JOIN admin_areas a USING (code)
+         WHERE al.kind <> 'former_code' AND a.level IN ('district', 'street', 'community')
+        """
+    ).fetchall()
+    for code, level, name, key, via in rows:
+        if len(key) < 2:
+            continue
+        entry = Admin(code, level, name, via)
+        for k in {key, norm(key)}:
+            if entry not in idx.admins[k]:
+                idx.admins[k].append(entry)
+    for code, name, lon, lat in con.execute(
+        """SELECT code, name, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
+             FROM admin_areas WHERE level IN ('district', 'street', 'community')"""
+    ).fetchall():
+        idx.admin_centres[code] = (name, lon, lat)
+
+
+_lock = threading.Lock()
+#: connection id → (connection, store key, last fingerprint check)
+_conns: dict[int, tuple[duckdb.DuckDBPyConnection, str, float]] = {}
+#: store key (database file, or the connection for an in-memory store) → index
+_stores: dict[str, ResolveIndex] = {}
+_MAX_CACHED = 8
+
+
+def _store_key(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    path = row[0] if row else None
+    return str(path) if path else f"memory:{id(con)}"
+
+
+def index_for(con: duckdb.DuckDBPyConnection, *, refresh: bool = False) -> ResolveIndex:
+    """The cached index of the store behind ``con``.
+
+    Cached per store (database file), so every connection to one file shares one index; a
+    connection seen before costs no query at all, except a fingerprint check at most every
+    :data:`RECHECK_SECONDS` (the index is rebuilt when the register changed). ``refresh``
+    forces a rebuild.
+    """
+    now = time.monotonic()
+    with _lock:
+        seen = _conns.get(id(con))
+        if seen is not None and seen[0] is con and not refresh:
+            _, key, checked = seen
+            idx = _stores.get(key)
+            if idx is not None and now - checked < RECHECK_SECONDS:
+                return idx
+        else:
+            key = _store_key(con)
+        idx = _stores.get(key)
+        if idx is None or refresh or fingerprint(con) != idx.fingerprint:
+            idx = build_index(con)
+            if len(_stores) >= _MAX_CACHED:
+                _stores.pop(next(iter(_stores)))
+            _stores[key] = idx
+        if len(_conns) >= 4 * _MAX_CACHED:
+            _conns.pop(next(iter(_conns)))
+        _conns[id(con)] = (con, key, now)
+        return idx
+
+
+def clear_cache() -> None:
+    """Forget every cached index (the next query rebuilds it)."""
+    with _lock:
+        _conns.clear()
+        _stores.clear()
+
+
+def _rooms(con: duckdb.DuckDBPyConnection, idx: ResolveIndex) -> None:
+    """Active rooms as one sorted int64 array of ``ordinal·10⁹ + unit·10⁷ + floor·10⁴ + room``
+    (8 bytes a room: 11M rooms are 88 MB), computed in DuckDB."""
+    ordered = sorted(idx.buildings)
+    idx.ordinal = {bid: k for k, bid in enumerate(ordered)}
+    keys = con.execute(
+        """
+        WITH o AS (SELECT building_id, row_number() OVER (ORDER BY building_id) - 1 AS k
+                     FROM buildings WHERE status IN ('active', 'retired'))
+        SELECT o.k * 1000000000 + CAST(r.unit AS BIGINT) * 10000000
+               + CAST(r.floor AS BIGINT) * 10000 + CAST(r.room AS BIGINT) AS key
+          FROM rooms r JOIN o USING (building_id)
+         WHERE r.status = 'active' AND length(r.unit) = 2 AND length(r.floor) = 3
+           AND length(r.room) = 4
+         ORDER BY key
+        """
+    ).fetchnumpy()["key"]
+    idx.rooms = np.asarray(keys, dtype=np.int64)
+
+
+def room_key(idx: ResolveIndex, room_id: str) -> int | None:
+    """The key of ``room_id`` in :attr:`ResolveIndex.rooms` (``None`` for an unknown building)."""
+    k = idx.ordinal.get(room_id[:25])
+    tail = room_id[25:]
+    if k is None or len(tail) != 9 or not tail.isdigit():
+        return None
+    return k * 1_000_000_000 + int(tail)
+
+
+def existing_rooms(idx: ResolveIndex, room_ids: list[str]) -> set[str]:
+    """The active rooms among ``room_ids`` (binary search in the room array, no SQL)."""
+    keys = [(r, room_key(idx, r)) for r in room_ids]
+    known = [(r, k) for r, k in keys if k is not None]
+    if not known or not len(idx.rooms):
+        return set()
+    wanted = np.asarray([k for _, k in known], dtype=np.int64)
+    pos = np.searchsorted(idx.rooms, wanted).clip(0, len(idx.rooms) - 1)
+    found = idx.rooms[pos] == wanted
+    return {r for (r, _), hit in zip(known, found, strict=True) if hit}
+
+
+def index_size_bytes(idx: ResolveIndex) -> int:
+    """Approximate deep size of ``idx`` in bytes (for the memory estimate of the benchmark)."""
+    import sys
+
+    seen: set[int] = set()
+    stack: list[object] = [idx]
+    total = 0
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, type):
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        if isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, list | tuple | set | frozenset):
+            stack.extend(obj)
+        elif hasattr(obj, "__slots__"):
+            stack.extend(getattr(obj, s) for s in obj.__slots__ if hasattr(obj, s))
+        elif hasattr(obj, "__dict__"):
+            stack.append(vars(obj))
+    return total

@@ -1,0 +1,581 @@
+"""Resolve free text to buildings and rooms of the register, with a calibrated confidence.
+
+``resolve(con, q)`` answers one query, ``resolve_many(con, texts)`` a batch (≤ 10,000). Both use
+the in-memory index of the store (:mod:`address_registry._resolve_index`, built once per store):
+no SQL on the hot path (rooms are verified by binary search in the index's room array).
+
+Retrieval, in two passes over the *normalised* text:
+
+1. **exact scan** — every admin name or alias (incl. old names such as 卢湾区), road name or
+   alias, estate name and building name/alias written anywhere in the text, in any order; a
+   road is followed by its number (126弄9号, 12号之1), an estate by a building number (3栋 or
+   3-2-1201), a room by unit/floor/room. This is the fast path: no parser.
+2. **fuzzy** — only when pass 1 found no building by name, estate+number or exact doorplate: the
+   CRF parser (:mod:`address_registry.parse`, cached per string) labels the road and POI, which
+   are matched by edit distance (rapidfuzz) against road, estate and building names, restricted
+   to the district written when there is one.
+
+Scores per way: whole standard address 0.95, exact doorplate 0.92, 之-less plate 0.80, a range
+covering the number 0.85, the nearest number on the road 0.50 − 0.02 × gap (level
+``doorplate``); estate + building number 0.88, estate alone 0.40; building name 0.80; a fuzzy
+match multiplies by 0.75 × its similarity. Two ways to the same building add 0.04 each. An admin
+area written that contains the building adds 0.03; one that does not halves the score (raw
+scores may pass 1). The raw score, less a tie penalty when another building is within 0.10, is
+mapped to a confidence in [0, 1] by the shipped isotonic calibration
+(:mod:`address_registry._resolve_calibrate`). ``ambiguous`` is true when the best two buildings
+are within :data:`AMBIGUOUS_GAP`. A retired building answers with its current successors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import duckdb
+
+from address_registry import _resolve_match as m
+from address_registry._resolve_calibrate import calibrate
+from address_registry._resolve_index import Admin, ResolveIndex, existing_rooms, index_for
+from address_registry.normalize import MAX_LENGTH, han_to_int, normalize_mapped, validate
+from address_registry.parse import ParsedAddress, parse
+from yizhi.errors import InvalidInput
+
+__all__ = ["AMBIGUOUS_GAP", "MAX_BATCH", "resolve", "resolve_many", "unresolved_reason"]
+
+#: Most texts in one :func:`resolve_many` call.
+MAX_BATCH = 10_000
+#: The best two buildings closer than this (raw score) make the answer ambiguous.
+AMBIGUOUS_GAP = 0.05
+_TIE = 0.10
+_ADMIN_SCORE = {"community": 0.30, "street": 0.20, "district": 0.10}
+_ADMIN_RANK = {"district": 1, "street": 2, "community": 3}
+_FUZZY_ROAD = 60.0
+_FUZZY_NAME = 65.0
+_CITY_PREFIX = re.compile(r"^(?:[\u4e00-\u9fff]{2,3}省)?(?:[\u4e00-\u9fff]{2,4}市)?")
+_FUZZY = 0.75  # a fuzzy match scores below every exact way of the same kind
+_SUB_HAN = re.compile(r"(?<=号)之([一二三四五六七八九十]+)")
+
+
+@dataclass
+class _Cand:
+    building_id: str
+    score: float = 0.0
+    level: str = "building"
+    ways: set[str] = field(default_factory=set)
+    matched: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, way: str, score: float, level: str, matched: dict[str, Any]) -> None:
+        if self.ways and way not in self.ways:
+            self.score = max(self.score, score) + 0.04  # a raw score, may pass 1
+        elif score > self.score:
+            self.score = score
+        if level == "building" or not self.ways:
+            self.level = level
+        self.ways.add(way)
+        for key, value in matched.items():
+            self.matched.setdefault(key, value)
+
+
+@dataclass
+class _Pending:
+    query: str
+    normalized: str
+    ranked: list[_Cand]
+    admin_answer: dict[str, Any] | None
+    room: tuple[int | None, int | None, int | None]
+    room_ids: dict[str, list[str]] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=65_536)
+def _parse(text: str) -> ParsedAddress:
+    return parse(text)
+
+
+def _hits(idx: ResolveIndex, t: str) -> list[tuple[int, int, str, str]]:
+    hits = [(a, b, "admin", n) for a, b, n in idx.admin_scan.find(t)]
+    roads = [(a, b, "road", n) for a, b, n in idx.road_scan.find(t)]
+    road_spans = {(a, b) for a, b, _, _ in roads}
+    # 南京东路 is a road and the short name of 南京东路街道: the road wins
+    hits = [
+        h
+        for h in hits
+        if (h[0], h[1]) not in road_spans or all(x.via == "name" for x in idx.admins[h[3]])
+    ]
+    hits += roads
+    hits += [(a, b, "estate", n) for a, b, n in idx.estate_scan.find(t)]
+    hits += [(a, b, "name", n) for a, b, n in idx.name_scan.find(t)]
+    return [
+        h
+        for h in hits
+        if not any(
+            o[0] <= h[0]
+            and h[1] <= o[1]
+            and o[1] - o[0] > h[1] - h[0]
+            and not (h[2] == "estate" and o[2] == "name")  # 上港小区 in 上港小区13栋: both
+            for o in hits
+        )
+    ]
+
+
+def _plates(
+    idx: ResolveIndex,
+    codes: Iterable[str],
+    lane: int | None,
+    house: int | None,
+    sub: int | None,
+) -> list[tuple[str, float, str, str]]:
+    """``(building_id, score, number, level)`` of the plates for a number on roads ``codes``."""
+    out: list[tuple[str, float, str, str]] = []
+    if house is None and lane is None:
+        return out
+    for code in codes:
+        table = idx.plates.get(code)
+        if not table:
+            continue
+        exact = table.get((lane, house, sub))
+        if exact:
+            out += [(p.building_id, 0.92, p.number, "building") for p in exact]
+            continue
+        if sub is not None and table.get((lane, house, None)):
+            out += [(p.building_id, 0.80, p.number, "building") for p in table[(lane, house, None)]]
+            continue
+        ranged = [
+            p
+            for p in idx.ranges.get(code, ())
+            if p.lane == lane
+            and house is not None
+            and p.house is not None
+            and p.hi is not None
+            and p.house <= house <= p.hi
+        ]
+        if ranged:
+            out += [(p.building_id, 0.85, p.number, "building") for p in ranged]
+            continue
+        near = sorted(
+            (abs((k[1] or 0) - (house or 0)) + abs((k[0] or 0) - (lane or 0)), n, k)
+            for n, k in enumerate(table)
+            if (lane is None or k[0] == lane or house is None)
+        )[:2]
+        for gap, _, key in near:
+            for p in table[key]:
+                score = max(0.10, 0.50 - 0.02 * gap)
+                out.append((p.building_id, score, p.number, "doorplate"))
+    return out
+
+
+def _plates_trimmed(
+    idx: ResolveIndex,
+    codes: Iterable[str],
+    lane: int | None,
+    house: int | None,
+    sub: int | None,
+) -> tuple[list[tuple[str, float, str, str]], int]:
+    """:func:`_plates`, reading 之11 as 之1 (+ the digits of a unit or room written right after,
+    58号之11单元) when only the shorter number is an exact plate; also the digits given back."""
+    plates = _plates(idx, codes, lane, house, sub)
+    trimmed, cut = sub, 0
+    while trimmed is not None and trimmed >= 10 and not any(x[1] > 0.9 for x in plates):
+        trimmed, cut = trimmed // 10, cut + 1
+        shorter = _plates(idx, codes, lane, house, trimmed)
+        if any(x[1] > 0.9 for x in shorter):
+            return shorter, cut
+    return plates, 0
+
+
+def _district_filter(idx: ResolveIndex, codes: set[str], admins: list[Admin]) -> set[str]:
+    districts = {a.code for a in admins if a.level == "district"}
+    if not districts:
+        return codes
+    kept = {c for c in codes if idx.road_district.get(c) in districts}
+    return kept or codes
+
+
+def _estate_buildings(
+    idx: ResolveIndex, estate_ids: Iterable[str], number: str | None
+) -> list[tuple[str, float, str]]:
+    out: list[tuple[str, float, str]] = []
+    for eid in sorted(estate_ids):
+        per_no = idx.estate_buildings.get(eid, {})
+        if number is not None and number in per_no:
+            out += [(bid, 0.88, number) for bid in per_no[number]]
+        out += [(bid, 0.40, no) for no, bids in per_no.items() for bid in bids if no != number][:30]
+    return out
+
+
+def _collect(idx: ResolveIndex, t: str, query: str) -> tuple[dict[str, _Cand], list[Admin], int]:
+    found: dict[str, _Cand] = {}
+
+    def add(bid: str, way: str, score: float, level: str, matched: dict[str, Any]) -> None:
+        found.setdefault(bid, _Cand(bid)).add(way, score, level, matched)
+
+    for bid in idx.addresses.get(t, ()):
+        add(bid, "address", 0.95, "building", {"address": t})
+    hits = _hits(idx, t)
+    admins = [a for h in hits if h[2] == "admin" for a in idx.admins[h[3]]]
+    road_only: list[tuple[str, set[str]]] = []
+    room_from = 0
+    for _, b, kind, name in hits:
+        if kind == "road":
+            lane, house, sub, end = m.number_after(t, b)
+            codes = _district_filter(idx, idx.roads[name], admins)
+            plates, cut = _plates_trimmed(idx, codes, lane, house, sub)
+            end -= cut
+            if plates:
+                room_from = max(room_from, end)
+            for bid, score, number, level in plates:
+                add(bid, "doorplate", score, level, {"road": name, "doorplate": number})
+            if not plates:
+                road_only.append((name, codes))
+        elif kind == "estate":
+            tail = t[b:]
+            bno = m.BUILDING_NO.search(tail)
+            triple = m.TRIPLE.search(tail)
+            written_no = bno.group(1) if bno else triple.group(1) if triple else None
+            for bid, score, no in _estate_buildings(idx, idx.estates[name], written_no):
+                add(bid, "estate", score, "building", {"estate": name, "building_no": no})
+        elif kind == "name":
+            for bid in sorted(idx.names[name]):
+                add(bid, "name", 0.80, "building", {"name": name})
+    if not any(c.score >= 0.80 for c in found.values()):
+        residual = t
+        for a, b, kind, _ in sorted(hits, reverse=True):
+            if kind == "admin":
+                residual = residual[:a] + residual[b:]
+        room_from = max(room_from, _fuzzy(idx, t, admins, add, residual))
+    if not found and road_only:
+        for name, codes in road_only:
+            add("road:" + sorted(codes)[0], "road", 0.25, "road", {"road": name})
+    return found, admins, room_from
+
+
+def _fuzzy(
+    idx: ResolveIndex,
+    t: str,
+    admins: list[Admin],
+    add: Callable[[str, str, float, str, dict[str, Any]], None],
+    residual: str = "",
+) -> int:
+    """Fuzzy candidates from the parsed road and POI (and, with no road, from ``residual``: the
+    text less the admin names, 明乐榭 in 南市区明乐榭); returns where the room part may start."""
+    room_from = 0
+    parsed = _parse(t)  # the normalised text (之一 → 之1 done): normalising again is a no-op
+    parts = {
+        k: v
+        for k in ("road", "roadno", "subroad", "subroadno", "building")
+        if (v := getattr(parsed, k))
+    }
+    if parsed.road and parsed.road not in idx.roads:
+        lane, house, sub = m.road_number(parts, parsed.normalized)
+        districts = {a.code for a in admins if a.level == "district"}
+        allowed = (
+            set().union(*(idx.district_roads.get(d, set()) for d in districts))
+            if districts
+            else None
+        )
+        found = idx.road_fuzzy.extract(parsed.road, limit=5, cutoff=_FUZZY_ROAD, allowed=allowed)
+        if allowed and not found:
+            found = idx.road_fuzzy.extract(parsed.road, limit=5, cutoff=_FUZZY_ROAD)
+        for name, sim in found:
+            codes = _district_filter(idx, idx.roads[name], admins)
+            plates, cut = _plates_trimmed(idx, codes, lane, house, sub)
+            if plates and sub is not None and (at := t.find(f"号之{sub}")) >= 0:
+                room_from = max(room_from, at + 2 + len(str(sub)) - cut)
+            for bid, score, number, level in plates:
+                matched = {"road": name, "road_written": parsed.road, "doorplate": number}
+                add(bid, "doorplate", score * _FUZZY * sim / 100, level, matched)
+    building_no: str | None = None
+    if parsed.building and (digits := re.search(r"\d+|[A-Z]", parsed.building)):
+        building_no = digits.group()
+    residual = _CITY_PREFIX.sub("", residual)
+    extra = [residual] if not parsed.road and 2 <= len(residual) <= 12 else []
+    for poi in dict.fromkeys(v for v in (parsed.poi, parsed.subpoi, *extra) if v):
+        if poi in idx.estates or poi in idx.names:
+            continue
+        for name, sim in idx.estate_fuzzy.extract(poi, limit=3, cutoff=_FUZZY_NAME):
+            for bid, score, no in _estate_buildings(idx, idx.estates[name], building_no):
+                matched = {"estate": name, "estate_written": poi, "building_no": no}
+                add(bid, "estate", score * _FUZZY * sim / 100, "building", matched)
+        for name, sim in idx.name_fuzzy.extract(poi, limit=3, cutoff=_FUZZY_NAME):
+            for bid in sorted(idx.names[name]):
+                add(
+                    bid,
+                    "name",
+                    0.80 * _FUZZY * sim / 100,
+                    "building",
+                    {"name": name, "name_written": poi},
+                )
+    return room_from
+
+
+def _admin_adjust(idx: ResolveIndex, found: dict[str, _Cand], admins: list[Admin]) -> None:
+    by_level: dict[str, list[Admin]] = {}
+    for a in admins:
+        by_level.setdefault(a.level, []).append(a)
+    for cand in found.values():
+        b = idx.buildings.get(cand.building_id)
+        community = b.community if b is not None else ""
+        for level, options in sorted(by_level.items()):
+            inside = [a for a in options if community.startswith(a.code)]
+            if inside:
+                cand.score = cand.score + 0.03
+                a = inside[0]
+                cand.matched[level] = {"code": a.code, "name": a.name, "via": a.via}
+            elif b is not None:
+                cand.score *= 0.5
+                cand.matched[level] = {"conflict": sorted({a.code for a in options})}
+
+
+def _successors(idx: ResolveIndex, found: dict[str, _Cand]) -> dict[str, _Cand]:
+    """Retired buildings replaced by their current successors (a demolished one stays)."""
+    out: dict[str, _Cand] = {}
+    for bid, cand in found.items():
+        b = idx.buildings.get(bid)
+        if b is None or b.status != "retired" or not idx.successors.get(bid):
+            if b is not None and b.status == "retired":
+                cand.score *= 0.5
+                cand.matched["retired"] = {"successors": []}
+            out.setdefault(bid, cand)
+            continue
+        for succ in idx.successors[bid]:
+            new = _Cand(succ, cand.score * 0.97, cand.level, set(cand.ways), dict(cand.matched))
+            new.matched["successor_of"] = bid
+            if succ not in out or out[succ].score < new.score:
+                out[succ] = new
+    return out
+
+
+def _prepare(idx: ResolveIndex, q: str, limit: int) -> _Pending:
+    text = validate(q)
+    t = _SUB_HAN.sub(lambda x: "之" + str(han_to_int(x.group(1))), normalize_mapped(text).text)
+    found, admins, room_from = _collect(idx, t, text)
+    found = _successors(idx, found)
+    _admin_adjust(idx, found, admins)
+    ranked = sorted(found.values(), key=lambda c: (-c.score, c.building_id))
+    admin_answer = None
+    if not ranked and admins:
+        best = max(admins, key=lambda a: (_ADMIN_RANK[a.level], a.code))
+        name, lon, lat = idx.admin_centres.get(best.code, (best.name, None, None))
+        admin_answer = {
+            "building_id": None,
+            "room_id": None,
+            "level": best.level,
+            "confidence": _ADMIN_SCORE[best.level],
+            "address": name,
+            "lon": lon,
+            "lat": lat,
+            "matched": {best.level: {"code": best.code, "name": best.name, "via": best.via}},
+        }
+    pending = _Pending(q, t, ranked, admin_answer, m.room_parts(t[room_from:]))
+    unit, floor, room = pending.room
+    if room is not None and floor is not None:
+        for cand in ranked[:limit]:
+            b = idx.buildings.get(cand.building_id)
+            if b is None:
+                continue
+            units = [unit] if unit is not None else [0, *range(1, max(b.units, 1) + 1)]
+            pending.room_ids[cand.building_id] = [
+                f"{cand.building_id}{u:02d}{floor:03d}{room:04d}"
+                for u in units
+                if u < 100 and floor < 1000 and room < 10_000
+            ]
+    return pending
+
+
+def _finish(idx: ResolveIndex, p: _Pending, rooms: set[str], limit: int) -> dict[str, Any]:
+    scores = [c.score for c in p.ranked]
+    candidates = []
+    for i, cand in enumerate(p.ranked[:limit]):
+        others = scores[:i] + scores[i + 1 :]
+        nearest = max(others) if others else 0.0
+        effective = cand.score - max(0.0, _TIE - (cand.score - nearest))
+        tied = sum(abs(x - cand.score) < AMBIGUOUS_GAP for x in scores)
+        answer = _answer(idx, cand, min(calibrate(effective), round(1 / tied, 3)))
+        ids = [r for r in p.room_ids.get(cand.building_id, []) if r in rooms]
+        unit, floor, room = p.room
+        if room is not None:
+            written = {"unit": unit, "floor": floor, "room": room}
+            if ids:
+                answer.update(room_id=ids[0], level="room", address=_room_address(answer, ids[0]))
+                answer["matched"]["room"] = dict(written, in_register=True)
+            else:
+                answer["confidence"] = round(answer["confidence"] * 0.9, 3)
+                answer["matched"]["room"] = dict(written, in_register=False)
+        candidates.append(answer)
+    if not candidates and p.admin_answer is not None:
+        candidates = [p.admin_answer]
+    ambiguous = len(scores) > 1 and scores[0] - scores[1] < AMBIGUOUS_GAP
+    return {
+        "query": p.query,
+        "normalized": p.normalized,
+        "ambiguous": ambiguous,
+        "candidates": candidates,
+    }
+
+
+def _answer(idx: ResolveIndex, cand: _Cand, confidence: float) -> dict[str, Any]:
+    matched = dict(cand.matched, ways=sorted(cand.ways))
+    if cand.building_id.startswith("road:"):
+        return {
+            "building_id": None,
+            "room_id": None,
+            "level": "road",
+            "confidence": confidence,
+            "address": cand.matched.get("road"),
+            "lon": None,
+            "lat": None,
+            "matched": matched,
+        }
+    b = idx.buildings[cand.building_id]
+    return {
+        "building_id": cand.building_id,
+        "room_id": None,
+        "level": cand.level,
+        "confidence": confidence,
+        "address": b.address,
+        "lon": b.lon,
+        "lat": b.lat,
+        "matched": matched,
+    }
+
+
+def _room_address(answer: dict[str, Any], room_id: str) -> str:
+    unit, floor, room = int(room_id[25:27]), int(room_id[27:30]), int(room_id[30:34])
+    out = str(answer["address"])
+    if unit:
+        out += f"{unit}单元"
+    if floor > 900:
+        out += f"地下{floor - 900}层"
+    return out + f"{room}室"
+
+
+def _check_limit(limit: object) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
+        raise InvalidInput(f"limit must be an integer from 1 to 100, got {limit!r}")
+    return limit
+
+
+def resolve(con: duckdb.DuckDBPyConnection, q: str, limit: int = 5) -> dict[str, Any]:
+    """Resolve ``q`` to at most ``limit`` candidates, best first.
+
+    Returns
+    -------
+    dict
+        ``{"query", "normalized", "ambiguous", "candidates": [{"building_id", "room_id", "level",
+        "confidence", "address", "lon", "lat", "matched"}]}``; ``level`` is room, building,
+        doorplate (nearest number on the road), road, community, street or district.
+
+    Raises
+    ------
+    InvalidInput
+        For a bad address (empty, > 200 characters, binary, no Chinese character) or ``limit``
+        outside 1..100.
+    """
+    _check_limit(limit)
+    idx = index_for(con)
+    pending = _prepare(idx, q, limit)
+    rooms = existing_rooms(idx, [r for ids in pending.room_ids.values() for r in ids])
+    return _finish(idx, pending, rooms, limit)
+
+
+def unresolved_reason(text: object) -> str:
+    """Why ``text`` is not an address: empty, too_long, binary, not_text or not_an_address.
+
+    >>> unresolved_reason("   "), unresolved_reason("hello"), unresolved_reason("汉" * 201)
+    ('empty', 'not_an_address', 'too_long')
+    """
+    if text is None or (isinstance(text, float) and text != text):
+        return "empty"
+    if isinstance(text, bytes | bytearray):
+        return "binary"
+    if not isinstance(text, str):
+        return "not_text"
+    if not text.strip():
+        return "empty"
+    if len(text) > MAX_LENGTH:
+        return "too_long"
+    try:
+        validate(text)
+    except InvalidInput as exc:
+        return "binary" if "control" in exc.message else "not_an_address"
+    return "ok"
+
+
+def resolve_many(
+    con: duckdb.DuckDBPyConnection,
+    texts: Iterable[object],
+    limit: int = 1,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Resolve a batch; one answer per text, in order, never dropping one.
+
+    Each answer is that of :func:`resolve` plus ``reason``: ``None`` when resolved to a
+    building or room with no tie, else ``empty``, ``too_long``, ``binary``, ``not_text``,
+    ``not_an_address``, ``no_match``, ``ambiguous``, ``admin_only``, ``road_only`` or
+    ``doorplate_nearest``. Bad texts do not raise: their answer has no candidates.
+
+    Raises
+    ------
+    InvalidInput
+        More than :data:`MAX_BATCH` texts, or ``limit`` outside 1..100.
+    """
+    items = list(texts)
+    if len(items) > MAX_BATCH:
+        raise InvalidInput(f"batch has {len(items)} addresses, more than {MAX_BATCH}")
+    _check_limit(limit)
+    idx = index_for(con)
+    done: dict[str, _Pending] = {}
+    pendings: list[_Pending | str] = []
+    for i, text in enumerate(items):
+        reason = unresolved_reason(text)
+        if reason != "ok":
+            pendings.append(reason)
+        else:
+            key = str(text)
+            if key not in done:
+                done[key] = _prepare(idx, key, limit)
+            pendings.append(done[key])
+        if on_progress is not None and (i + 1) % 500 == 0:
+            on_progress(500)
+    if on_progress is not None and len(items) % 500:
+        on_progress(len(items) % 500)
+    rooms = existing_rooms(
+        idx, [r for p in done.values() for ids in p.room_ids.values() for r in ids]
+    )
+    finished = {key: _finish(idx, p, rooms, limit) for key, p in done.items()}
+    out: list[dict[str, Any]] = []
+    for text, p in zip(items, pendings, strict=True):
+        if isinstance(p, str):
+            query = text if isinstance(text, str) else repr(text)[:60]
+            out.append(
+                {
+                    "query": query,
+                    "normalized": None,
+                    "ambiguous": False,
+                    "candidates": [],
+                    "reason": p,
+                }
+            )
+        else:
+            answer = dict(finished[str(text)])
+            answer["reason"] = _reason(answer)
+            out.append(answer)
+    return out
+
+
+def _reason(answer: dict[str, Any]) -> str | None:
+    if not answer["candidates"]:
+        return "no_match"
+    if answer["ambiguous"]:
+        return "ambiguous"
+    level = answer["candidates"][0]["level"]
+    if level in ("community", "street", "district"):
+        return "admin_only"
+    if level == "road":
+        return "road_only"
+    if level == "doorplate":
+        return "doorplate_nearest"
+    return None
