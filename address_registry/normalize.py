@@ -48,7 +48,8 @@ _DROP = re.compile(
     r"|斜?对面|附近|旁边|隔壁|边上|门口"
     r"|往?[东南西北]{1,2}(?:方向)?约?\d+(?:米|M)(?:处|左右)?"
 )
-_NUMERAL = re.compile(rf"(第)?([{_HAN_NUM}]+)(?={_MARKERS})")
+# a numeral before a marker, or before "-numeral marker" (a range: 一六一-一七五号 → 161-175号)
+_NUMERAL = re.compile(rf"(第)?([{_HAN_NUM}]+)(?=(?:{_MARKERS})|-[{_HAN_NUM}0-9]+(?:{_MARKERS}))")
 _MARKER_AT = re.compile(_MARKERS)
 _BUILDING = re.compile(r"(?<=[0-9A-Z])(?:号楼|#楼|幢|座)")
 _HASH = re.compile(r"(?<=[0-9])#")

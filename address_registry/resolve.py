@@ -94,8 +94,17 @@ def _parse(text: str) -> ParsedAddress:
     return parse(text)
 
 
+#: A short name or alias followed by one of these is another place's name with its own suffix
+#: (北京 of 北京居委会 in 北京市, 汉口 in 汉口路): never read an admin area out of it.
+_NAME_SUFFIXES = frozenset("省市区县镇乡村路街道巷弄里")
+
+
 def _hits(idx: ResolveIndex, t: str) -> list[tuple[int, int, str, str]]:
-    hits = [(a, b, "admin", n) for a, b, n in idx.admin_scan.find(t)]
+    hits = [
+        (a, b, "admin", n)
+        for a, b, n in idx.admin_scan.find(t)
+        if b >= len(t) or t[b] not in _NAME_SUFFIXES or any(x.via == "name" for x in idx.admins[n])
+    ]
     roads = [(a, b, "road", n) for a, b, n in idx.road_scan.find(t)]
     road_spans = {(a, b) for a, b, _, _ in roads}
     # 南京东路 is a road and the short name of 南京东路街道: the road wins

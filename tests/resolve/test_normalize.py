@@ -24,6 +24,8 @@ from yizhi.errors import InvalidInput
         ("一〇二室", "102室"),
         ("二十一弄", "21弄"),
         ("五单元", "5单元"),
+        # a range of numbers written in numerals: both ends convert
+        ("南苏州路一六一-一七五号", "南苏州路161-175号"),
         ("第三栋", "3栋"),
         ("一百零八号", "108号"),
         ("绿城二期", "绿城2期"),

@@ -300,3 +300,17 @@ def test_cli_batch_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["resolve", "汉口路12号", "--db", str(db), "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["candidates"]
     clear_cache()
+
+
+def test_short_names_are_not_read_out_of_other_places(sample_store: Path) -> None:
+    """北京 is the short name of 北京居委会 (静安区); 北京市 is another city, not that community."""
+    con = store.connect(sample_store, read_only=True)
+    try:
+        answer = resolve(con, "北京市海淀区中关村大街27号")
+        codes = [c["matched"].get("community", {}).get("code") for c in answer["candidates"]]
+        assert "310106006011" not in codes
+        # the community is still found by its full name
+        named = resolve(con, "静安区北京居委会")
+        assert named["candidates"][0]["matched"]["community"]["code"] == "310106006011"
+    finally:
+        con.close()
