@@ -82,7 +82,7 @@ def resolve_cmd(
         return
     from address_registry.resolve import resolve
 
-    con = store.connect(db)
+    con = store.connect(db, read_only=True)
     try:
         answer = resolve(con, target, limit=limit)
     finally:
@@ -116,7 +116,7 @@ def _resolve_file(
     if not path.is_file():
         raise NotFound(f"no file {str(path)!r}")
     frame = read_table(path)
-    con = store.connect(db)
+    con = store.connect(db, read_only=True)
     try:
         with progress(quiet=as_json and out is None) as bar:
             task = bar.add_task(f"resolving {path.name}", total=len(frame))
