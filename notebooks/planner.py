@@ -35,7 +35,9 @@ work = Path(tempfile.mkdtemp(prefix="yizhi-planner-"))
 db = work / "planner.duckdb"
 shutil.copy(os.environ.get("YIZHI_DB", get_settings().db), db)
 con = store.connect(db)
-base = con.execute("SELECT max(version_id) FROM grid_versions WHERE status = 'active'").fetchone()[0]
+base = con.execute("SELECT max(version_id) FROM grid_versions WHERE status = 'active'").fetchone()[
+    0
+]
 print("working on", db, "- active grid version", base)
 
 # %% [markdown]
@@ -63,8 +65,17 @@ grids
 
 # %%
 report = quality(con, base)
-{k: report[k] for k in ("ok", "micro_over_cap", "grid_over_cap", "micro_noncontiguous",
-                        "micro_polsby_popper", "micro_households_cv")}
+{
+    k: report[k]
+    for k in (
+        "ok",
+        "micro_over_cap",
+        "grid_over_cap",
+        "micro_noncontiguous",
+        "micro_polsby_popper",
+        "micro_households_cv",
+    )
+}
 
 # %% [markdown]
 # ## 2. A simulated new estate
@@ -79,10 +90,13 @@ outline = shapely.from_wkb(
 )
 taken = shapely.union_all(
     shapely.from_wkb(
-        [r[0] for r in con.execute(
-            "SELECT ST_AsWKB(geom) FROM buildings WHERE community_code = ? AND status = 'active'",
-            [community],
-        ).fetchall()]
+        [
+            r[0]
+            for r in con.execute(
+                "SELECT ST_AsWKB(geom) FROM buildings WHERE community_code = ? AND status = 'active'",
+                [community],
+            ).fetchall()
+        ]
     )
 )
 metres = 1 / 111_000  # about a metre in degrees of latitude here; fine for a sketch
@@ -99,8 +113,13 @@ for i in range(6):
             slab,
             "2026-12-01",
             community_code=community,
-            attributes={"use": "residential", "households": 40, "units": 2, "floors": 12,
-                        "name": f"新建小区{i + 1}号楼"},
+            attributes={
+                "use": "residential",
+                "households": 40,
+                "units": 2,
+                "floors": 12,
+                "name": f"新建小区{i + 1}号楼",
+            },
             actor="planner",
             note="handover of a new estate",
         )
@@ -147,9 +166,7 @@ except Conflict as err:
     refused = err
 print(refused.message)
 print("rule:", refused.context.get("rule"), "grid:", refused.context.get("grid"))
-con.execute(
-    "SELECT op, outcome, error FROM grid_edits ORDER BY created_at DESC LIMIT 1"
-).df()
+con.execute("SELECT op, outcome, error FROM grid_edits ORDER BY created_at DESC LIMIT 1").df()
 
 # %% [markdown]
 # ## 6. Export for QGIS
@@ -160,7 +177,9 @@ con.execute(
 # %%
 out = work / "grids.gpkg"
 gis.export_version(con, out, version=after)
-layers = {name: len(gpd.read_file(out, layer=name)) for name in
-          ("grids", "micro_grids", "unit_grids", "assignments")}
+layers = {
+    name: len(gpd.read_file(out, layer=name))
+    for name in ("grids", "micro_grids", "unit_grids", "assignments")
+}
 con.close()
 layers
