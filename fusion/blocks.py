@@ -1,0 +1,265 @@
+"""Block data (分块统计): additive counts per micro-grid, rolled up to grid, community, street and
+district.
+
+Every metric is computed once per micro-grid from the ``links`` of the active grid version (and
+the register's grid assignments for households), then summed upward, so the value of any level
+is the sum of its children's values. Metric names (see docs/fusion-linking.md):
+
+``households``, ``residents.registered``, ``residents.floating``, ``care.<tag>``,
+``enterprises``, ``enterprises.industry.<industry>``, ``houses.rented``,
+``houses.rented_unregistered``, ``events``, ``events.category.<kind>-<code>``,
+``events.state.<state>``, ``events.overdue``, ``sensors``, ``sensors.type.<type>``,
+``sensors.status.<status>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+
+from yizhi.errors import InvalidInput
+
+LEVELS: tuple[str, ...] = ("micro_grid", "grid", "community", "street", "district")
+#: The parent level of each level.
+PARENT = {"micro_grid": "grid", "grid": "community", "community": "street", "street": "district"}
+#: Counts from 1 to SUPPRESS_BELOW - 1 are hidden in public output.
+SUPPRESS_BELOW = 5
+
+_MICRO_SQL = """
+WITH l AS (SELECT * FROM links WHERE grid_version = $v),
+p AS (SELECT x.*, l.micro_grid_code FROM people x JOIN l ON l.layer = 'people'
+      AND l.source_id = x.source_id WHERE x.moved_out IS NULL OR x.moved_out > $today),
+e AS (SELECT x.*, l.micro_grid_code FROM events x JOIN l ON l.layer = 'events'
+      AND l.source_id = x.source_id),
+s AS (SELECT x.*, l.micro_grid_code FROM sensors x JOIN l ON l.layer = 'sensors'
+      AND l.source_id = x.source_id),
+lp AS (SELECT x.*, l.micro_grid_code FROM legal_persons x JOIN l ON l.layer = 'legal_persons'
+       AND l.source_id = x.source_id WHERE coalesce(x.status, 'active') = 'active'),
+h AS (SELECT x.*, l.micro_grid_code FROM houses x JOIN l ON l.layer = 'houses'
+      AND l.source_id = x.source_id)
+SELECT micro_grid_code, 'households' AS metric, sum(households)::DOUBLE AS value
+FROM grid_assignments WHERE version_id = $v GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'residents.' || hukou_type, count(*) FROM p
+WHERE hukou_type IS NOT NULL GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'care.' || tag, count(*)
+FROM (SELECT micro_grid_code, unnest(list_distinct(care_tags)) AS tag FROM p) GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'enterprises', count(*) FROM lp GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'enterprises.industry.' || coalesce(industry, 'unknown'), count(*)
+FROM lp GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'houses.rented', count(*) FROM h WHERE use = 'rented' GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'houses.rented_unregistered', count(*) FROM h
+WHERE use = 'rented' AND NOT coalesce(rental_registered, false) GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'events', count(*) FROM e GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'events.category.' || category_kind || '-' || category_code, count(*)
+FROM e GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'events.state.' || state, count(*) FROM e GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'events.overdue', count(*) FROM e
+WHERE state <> 'closed' AND sla_deadline < $now GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'sensors', count(*) FROM s GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'sensors.type.' || sensor_type, count(*) FROM s GROUP BY ALL
+UNION ALL
+SELECT micro_grid_code, 'sensors.status.' || coalesce(status, 'unknown'), count(*) FROM s
+GROUP BY ALL
+"""
+
+
+def _version(con: duckdb.DuckDBPyConnection, version: int | None) -> int:
+    if version is not None:
+        return int(version)
+    from fusion.link import active_version
+
+    return active_version(con)
+
+
+def compute_blocks(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    version: int | None = None,
+    now: dt.datetime | None = None,
+    camera_coverage: bool = True,
+) -> int:
+    """Recompute ``block_data`` of a grid version (default: the active one) from the links.
+
+    Parameters
+    ----------
+    camera_coverage
+        Add ``coverage.public_m2`` and ``coverage.covered_m2`` (online cameras' sectors over
+        public space, :mod:`fusion.coverage`); the share of a block is their ratio.
+    now
+        The instant overdue events are counted at (naive UTC; default: now). Residents are those
+        not moved out by this day.
+
+    Returns
+    -------
+    int
+        Rows written (all levels).
+    """
+    v = _version(con, version)
+    at = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    extra = ""
+    if camera_coverage:
+        from fusion.coverage import coverage
+
+        cov = coverage(con, level="micro_grid", version=v)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fx_cov "
+            "(micro_grid_code VARCHAR, metric VARCHAR, value DOUBLE)"
+        )
+        for metric, column in (
+            ("coverage.public_m2", "public_m2"),
+            ("coverage.covered_m2", "covered_m2"),
+        ):
+            rows = [
+                (c, metric, float(x))
+                for c, x in zip(cov["code"], cov[column], strict=True)
+                if x > 0
+            ]
+            if rows:
+                con.executemany("INSERT INTO _fx_cov VALUES (?, ?, ?)", rows)
+        extra = " UNION ALL SELECT micro_grid_code, metric, value FROM _fx_cov"
+    micro = f"""
+        SELECT m.micro_grid_code, m.grid_code, m.community_code, b.metric, b.value
+        FROM ({_MICRO_SQL}{extra}) b
+        JOIN micro_grids m ON m.version_id = $v AND m.micro_grid_code = b.micro_grid_code
+    """
+    levels = {
+        "micro_grid": "micro_grid_code",
+        "grid": "grid_code",
+        "community": "community_code",
+        "street": "left(community_code, 9)",
+        "district": "left(community_code, 6)",
+    }
+    union = " UNION ALL ".join(
+        f"SELECT '{level}' AS level, {expr} AS code, metric, sum(value) AS value "
+        "FROM mb GROUP BY ALL"
+        for level, expr in levels.items()
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM block_data WHERE grid_version = $v", {"v": v})
+        con.execute(
+            f"""INSERT INTO block_data
+            WITH mb AS ({micro})
+            SELECT level, code, $v, metric, value, current_timestamp FROM ({union})""",
+            {"v": v, "now": at, "today": at.date()},
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    row = con.execute("SELECT count(*) FROM block_data WHERE grid_version = ?", [v]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def suppress_value(value: float | None, below: int = SUPPRESS_BELOW) -> float | None:
+    """``None`` for a count from 1 to ``below - 1`` (small-cell suppression), else the count.
+
+    >>> suppress_value(3), suppress_value(0), suppress_value(12)
+    (None, 0, 12)
+    """
+    if value is not None and 0 < value < below:
+        return None
+    return value
+
+
+def block_values(
+    con: duckdb.DuckDBPyConnection,
+    level: str,
+    code: str | None = None,
+    *,
+    metric_prefix: str | None = None,
+    version: int | None = None,
+    suppress: bool = False,
+    below: int = SUPPRESS_BELOW,
+) -> dict[str, dict[str, float | None]]:
+    """Block data of one level: ``{code: {metric: value}}``.
+
+    Parameters
+    ----------
+    level
+        ``micro_grid``, ``grid``, ``community``, ``street`` or ``district``.
+    code
+        Only this block (default: every block of the level).
+    metric_prefix
+        Only metrics starting with this (e.g. ``events.``).
+    suppress
+        Replace counts from 1 to ``below - 1`` with ``None`` (for public output).
+
+    Raises
+    ------
+    InvalidInput
+        For an unknown level.
+    """
+    if level not in LEVELS:
+        raise InvalidInput(f"unknown level {level!r}; expected one of {list(LEVELS)!r}")
+    v = _version(con, version)
+    sql = "SELECT code, metric, value FROM block_data WHERE level = ? AND grid_version = ?"
+    params: list[Any] = [level, v]
+    if code is not None:
+        sql += " AND code = ?"
+        params.append(code)
+    if metric_prefix:
+        sql += " AND starts_with(metric, ?)"
+        params.append(metric_prefix)
+    out: dict[str, dict[str, float | None]] = {}
+    for c, metric, value in con.execute(sql + " ORDER BY code, metric", params).fetchall():
+        shown = suppress_value(float(value), below) if suppress else float(value)
+        out.setdefault(str(c), {})[str(metric)] = shown
+    return out
+
+
+def check_sums(con: duckdb.DuckDBPyConnection, *, version: int | None = None) -> list[str]:
+    """Every (level, code, metric) whose value differs from the sum over its children.
+
+    Counts must agree exactly; areas up to floating-point rounding (relative 1e-9). Returns an
+    empty list when the levels agree.
+    """
+    v = _version(con, version)
+    parent_of = {
+        "micro_grid": "m.grid_code",
+        "grid": "m.community_code",
+        "community": "left(m.community_code, 9)",
+        "street": "left(m.community_code, 6)",
+    }
+    child_code = {
+        "micro_grid": "m.micro_grid_code",
+        "grid": "m.grid_code",
+        "community": "m.community_code",
+        "street": "left(m.community_code, 9)",
+    }
+    problems: list[str] = []
+    for child, parent in PARENT.items():
+        rows = con.execute(
+            f"""
+            WITH keys AS (SELECT DISTINCT {child_code[child]} AS code,
+                                 {parent_of[child]} AS parent
+                          FROM micro_grids m WHERE m.version_id = $v),
+            sums AS (SELECT k.parent, d.metric, sum(d.value) AS value
+                     FROM block_data d JOIN keys k ON k.code = d.code
+                     WHERE d.level = '{child}' AND d.grid_version = $v GROUP BY ALL)
+            SELECT coalesce(s.parent, p.code), coalesce(s.metric, p.metric),
+                   s.value, p.value
+            FROM sums s FULL JOIN (SELECT * FROM block_data
+                                   WHERE level = '{parent}' AND grid_version = $v) p
+              ON p.code = s.parent AND p.metric = s.metric
+            WHERE s.value IS NULL OR p.value IS NULL
+               OR abs(s.value - p.value) > 1e-9 * greatest(1, abs(p.value))
+            """,
+            {"v": v},
+        ).fetchall()
+        problems += [f"{parent} {c} {m}: children {a} != {b}" for c, m, a, b in rows]
+    return problems

@@ -1,0 +1,498 @@
+"""Link every layer record to the register (room / building) and to the grids.
+
+Set-based in DuckDB: each layer's pending records go through its ordered methods (room ID,
+address, coordinates, public-space area), each method a join over the whole pending set; the
+resolver sees each distinct address string once. Linked records land in ``links`` with their
+method, confidence and micro-grid / grid / unit grid / community / street / district codes of the
+active grid version; the rest land in ``unlinked`` with a reason. See docs/fusion-linking.md.
+
+A record is pending when it has no row in ``links`` or ``unlinked`` carrying its current
+``row_hash`` and the active grid version, so a re-run links only new or changed records and
+records whose grids changed; ``incremental=False`` relinks everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from yizhi.errors import Conflict, InvalidInput
+
+LAYERS: tuple[str, ...] = ("people", "legal_persons", "houses", "events", "sensors")
+METHODS: tuple[str, ...] = ("room_id", "building_id", "address", "coordinates", "coordinates_area")
+DEFAULT_TOLERANCE_M = 50.0
+
+#: Confidence of each method that has no score of its own.
+CONFIDENCE = {
+    "room_id": 1.0,
+    "building_id": 0.8,
+    "coordinates_inside": 0.95,
+    "coordinates_near": 0.85,  # at 0 m; falls linearly to 0.6 at the tolerance
+    "coordinates_area": 0.6,
+}
+
+#: The ordered methods tried per layer (first success wins).
+_PLAN: dict[str, tuple[str, ...]] = {
+    "people": ("room", "address"),
+    "houses": ("room",),
+    "legal_persons": ("address", "coordinates"),
+    "events": ("coordinates", "area", "address"),
+    "sensors": ("coordinates", "area", "address"),
+}
+
+#: Per layer: SQL expressions for room_id, address, lon, lat.
+_COLUMNS: dict[str, tuple[str, str, str, str]] = {
+    "people": ("room_id", "address", "NULL::DOUBLE", "NULL::DOUBLE"),
+    "houses": ("room_id", "NULL::VARCHAR", "NULL::DOUBLE", "NULL::DOUBLE"),
+    "legal_persons": ("NULL::VARCHAR", "coalesce(op_address, reg_address)", "lon", "lat"),
+    "events": ("NULL::VARCHAR", "address", "lon", "lat"),
+    "sensors": ("NULL::VARCHAR", "address", "lon", "lat"),
+}
+
+Progress = Callable[[str, int, int], None]
+
+
+def active_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The active grid version.
+
+    Raises
+    ------
+    Conflict
+        When no grid version is active (run ``yizhi grid partition`` first).
+    """
+    row = con.execute(
+        "SELECT max(version_id) FROM grid_versions WHERE status = 'active'"
+    ).fetchone()
+    if row is None or row[0] is None:
+        raise Conflict("no active grid version: partition the grids before linking")
+    return int(row[0])
+
+
+def _check_layers(layers: Iterable[str] | None) -> list[str]:
+    if layers is None:
+        return list(LAYERS)
+    chosen = list(dict.fromkeys(layers))
+    bad = [x for x in chosen if x not in LAYERS]
+    if bad:
+        raise InvalidInput(f"unknown layer(s) {bad!r}; expected some of {list(LAYERS)!r}")
+    return chosen
+
+
+def link(
+    con: duckdb.DuckDBPyConnection,
+    layers: Iterable[str] | None = None,
+    incremental: bool = True,
+    progress: Progress | None = None,
+    *,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+) -> dict[str, Any]:
+    """Link layer records to rooms / buildings and grids.
+
+    Parameters
+    ----------
+    con
+        A store with a register, an active grid version and ingested layers.
+    layers
+        Layers to link (default: all five).
+    incremental
+        Link only records without a current link / queue entry (new, changed, or linked under
+        another grid version); ``False`` relinks every record of the chosen layers.
+    progress
+        Called as ``progress(layer, done, total)`` while a layer is linked.
+    tolerance_m
+        A point outside every building takes the nearest building within this distance.
+
+    Returns
+    -------
+    dict
+        ``{"grid_version", "layers": {layer: {"total", "linked", "unlinked", "processed",
+        "by_method": {...}, "reasons": {...}}}}``; totals are of the whole store after the run.
+    """
+    chosen = _check_layers(layers)
+    version = active_version(con)
+    report: dict[str, Any] = {"grid_version": version, "layers": {}}
+    for layer in chosen:
+        processed = _link_layer(con, layer, version, incremental, progress, tolerance_m)
+        report["layers"][layer] = summary(con, layer) | {"processed": processed}
+    return report
+
+
+def summary(con: duckdb.DuckDBPyConnection, layer: str) -> dict[str, Any]:
+    """Totals of one layer: records, linked, unlinked, by method and by reason."""
+    total = _scalar(con, f"SELECT count(*) FROM {layer}")
+    by_method = dict(
+        con.execute(
+            "SELECT method, count(*) FROM links WHERE layer = ? GROUP BY ALL ORDER BY 1", [layer]
+        ).fetchall()
+    )
+    reasons = dict(
+        con.execute(
+            "SELECT reason, count(*) FROM unlinked WHERE layer = ? GROUP BY ALL ORDER BY 1",
+            [layer],
+        ).fetchall()
+    )
+    return {
+        "total": total,
+        "linked": int(sum(by_method.values())),
+        "unlinked": int(sum(reasons.values())),
+        "by_method": {k: int(v) for k, v in by_method.items()},
+        "reasons": {k: int(v) for k, v in reasons.items()},
+    }
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
+    row = con.execute(sql, params or []).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _link_layer(
+    con: duckdb.DuckDBPyConnection,
+    layer: str,
+    version: int,
+    incremental: bool,
+    progress: Progress | None,
+    tolerance_m: float,
+) -> int:
+    room, address, lon, lat = _COLUMNS[layer]
+    # Records gone from the layer leave the links and the queue.
+    for table in ("links", "unlinked"):
+        con.execute(
+            f"DELETE FROM {table} t WHERE t.layer = ? "
+            f"AND NOT EXISTS (SELECT 1 FROM {layer} x WHERE x.source_id = t.source_id)",
+            [layer],
+        )
+    pending_filter = ""
+    if incremental:
+        # current: same row_hash and grid version; a link's building still active; a queue
+        # entry younger than the register's last building change (else it is retried)
+        pending_filter = f"""
+        WHERE NOT EXISTS (SELECT 1 FROM links l WHERE l.layer = '{layer}'
+                          AND l.source_id = x.source_id AND l.row_hash = x.row_hash
+                          AND l.grid_version = {version}
+                          AND (l.building_id IS NULL OR EXISTS (
+                               SELECT 1 FROM buildings b WHERE b.building_id = l.building_id
+                               AND b.status = 'active')))
+          AND NOT EXISTS (SELECT 1 FROM unlinked u WHERE u.layer = '{layer}'
+                          AND u.source_id = x.source_id AND u.row_hash = x.row_hash
+                          AND u.grid_version = {version}
+                          AND u.queued_at >= (SELECT coalesce(max(updated_at),
+                                                              TIMESTAMPTZ '1970-01-01 00:00:00+00')
+                                              FROM buildings))"""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _fx_todo AS
+        SELECT x.source_id, x.row_hash, {room} AS room_id,
+               nullif(trim({address}), '') AS address, {lon} AS lon, {lat} AS lat
+        FROM {layer} x {pending_filter}
+    """)
+    total = _scalar(con, "SELECT count(*) FROM _fx_todo")
+    if progress is not None:
+        progress(layer, 0, total)
+    if total == 0:
+        return 0
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _fx_hit (
+            source_id VARCHAR, room_id VARCHAR, building_id VARCHAR, method VARCHAR,
+            confidence DOUBLE, lon DOUBLE, lat DOUBLE, detail VARCHAR)
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _fx_fail (source_id VARCHAR, reason VARCHAR, detail VARCHAR)
+    """)
+    steps = _PLAN[layer]
+    for i, step in enumerate(steps):
+        if step == "room":
+            _by_room(con)
+        elif step == "address":
+            _by_address(con)
+        elif step == "coordinates":
+            _by_coordinates(con, tolerance_m)
+        else:
+            _by_area(con, version)
+        if progress is not None:
+            done = total - _scalar(
+                con,
+                "SELECT count(*) FROM _fx_todo WHERE source_id NOT IN "
+                "(SELECT source_id FROM _fx_hit)",
+            )
+            progress(layer, min(done, total) if i < len(steps) - 1 else done, total)
+    _to_grids(con, version)
+    _write(con, layer, version)
+    if progress is not None:
+        progress(layer, total, total)
+    return total
+
+
+def _remaining(extra: str = "") -> str:
+    return (
+        "SELECT t.* FROM _fx_todo t WHERE NOT EXISTS "
+        f"(SELECT 1 FROM _fx_hit h WHERE h.source_id = t.source_id) {extra}"
+    )
+
+
+def _fail(con: duckdb.DuckDBPyConnection, select: str) -> None:
+    """Record (source_id, reason, detail) failures, replacing earlier ones of the same records."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _fx_f AS {select}")
+    con.execute("DELETE FROM _fx_fail WHERE source_id IN (SELECT source_id FROM _fx_f)")
+    con.execute("INSERT INTO _fx_fail SELECT source_id, reason, detail FROM _fx_f")
+
+
+def _by_room(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"""
+        INSERT INTO _fx_hit
+        SELECT t.source_id, r.room_id, r.building_id, 'room_id', {CONFIDENCE["room_id"]},
+               NULL, NULL, NULL
+        FROM ({_remaining()}) t JOIN rooms r ON r.room_id = t.room_id
+        JOIN buildings b ON b.building_id = r.building_id AND b.status = 'active'
+    """)
+    con.execute(f"""
+        INSERT INTO _fx_hit
+        SELECT t.source_id, NULL, b.building_id, 'building_id', {CONFIDENCE["building_id"]},
+               NULL, NULL, 'room ' || t.room_id || ' not in the register'
+        FROM ({_remaining()}) t
+        JOIN buildings b ON b.building_id = left(t.room_id, 25) AND b.status = 'active'
+        WHERE length(t.room_id) = 34
+    """)
+    _fail(
+        con,
+        f"""SELECT source_id,
+                   CASE WHEN room_id IS NULL THEN 'no_room' ELSE 'unknown_room' END AS reason,
+                   CASE WHEN room_id IS NULL THEN NULL
+                        ELSE 'room ' || room_id || ' not in the register' END AS detail
+            FROM ({_remaining()})""",
+    )
+
+
+def _by_address(con: duckdb.DuckDBPyConnection) -> None:
+    from address_registry.resolve import MAX_BATCH, resolve_many
+
+    texts = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT address FROM ({_remaining()}) WHERE address IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(texts), MAX_BATCH):
+        chunk = texts[start : start + MAX_BATCH]
+        for text, answer in zip(chunk, resolve_many(con, chunk), strict=True):
+            best = answer["candidates"][0] if answer["candidates"] else {}
+            rows.append(
+                {
+                    "address": text,
+                    "reason": answer["reason"],
+                    "building_id": best.get("building_id"),
+                    "room_id": best.get("room_id"),
+                    "confidence": float(best.get("confidence") or 0.0),
+                    "level": best.get("level"),
+                }
+            )
+    frame = pd.DataFrame(
+        rows,
+        columns=["address", "reason", "building_id", "room_id", "confidence", "level"],
+    ).astype(
+        {
+            "address": "object",
+            "reason": "object",
+            "building_id": "object",
+            "room_id": "object",
+            "confidence": "float64",
+            "level": "object",
+        }
+    )
+    _temp_from_frame(con, "_fx_resolved", frame)
+    con.execute(f"""
+        INSERT INTO _fx_hit
+        SELECT t.source_id, r.room_id, r.building_id, 'address', r.confidence, NULL, NULL,
+               r.level
+        FROM ({_remaining()}) t JOIN _fx_resolved r ON r.address = t.address
+        WHERE r.reason IS NULL AND r.building_id IS NOT NULL
+    """)
+    _fail(
+        con,
+        f"""SELECT t.source_id,
+                   CASE WHEN r.reason = 'ambiguous' THEN 'ambiguous'
+                        ELSE 'address_unresolved' END AS reason,
+                   coalesce(r.reason, 'no_building') || ': ' || t.address AS detail
+            FROM ({_remaining()}) t JOIN _fx_resolved r ON r.address = t.address""",
+    )
+
+
+def _by_coordinates(con: duckdb.DuckDBPyConnection, tolerance_m: float) -> None:
+    from address_registry.reverse import reverse_many
+
+    points = con.execute(
+        f"SELECT source_id, lon, lat FROM ({_remaining()}) "
+        "WHERE lon IS NOT NULL AND lat IS NOT NULL AND isfinite(lon) AND isfinite(lat) "
+        "AND abs(lon) <= 180 AND abs(lat) <= 90 ORDER BY source_id"
+    ).df()
+    if points.empty:
+        return
+    found = reverse_many(
+        con, points["lon"].to_numpy(), points["lat"].to_numpy(), tolerance_m=tolerance_m
+    )
+    frame = pd.DataFrame(
+        {
+            "source_id": points["source_id"].to_numpy(),
+            "building_id": found["building_id"].to_numpy(),
+            "inside": found["inside"].to_numpy(),
+            "distance_m": found["distance_m"].astype("float64").to_numpy(),
+            "lon": points["lon"].to_numpy(),
+            "lat": points["lat"].to_numpy(),
+        }
+    )
+    near0, inside = CONFIDENCE["coordinates_near"], CONFIDENCE["coordinates_inside"]
+    _temp_from_frame(con, "_fx_rev", frame)
+    con.execute(f"""
+        INSERT INTO _fx_hit
+        SELECT source_id, NULL, building_id, 'coordinates',
+               CASE WHEN inside THEN {inside}
+                    ELSE round({near0} - 0.25 * least(distance_m / {max(tolerance_m, 1e-9)}, 1), 3)
+               END,
+               lon, lat,
+               CASE WHEN inside THEN 'inside' ELSE 'nearest ' || round(distance_m, 1) || ' m' END
+        FROM _fx_rev WHERE building_id IS NOT NULL
+    """)
+    _fail(
+        con,
+        f"""SELECT source_id, 'no_building_near' AS reason,
+                   'no building within {tolerance_m:g} m' AS detail
+            FROM _fx_rev WHERE building_id IS NULL""",
+    )
+
+
+def _by_area(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Points in public space: linked to the micro-grid containing them, no building."""
+    con.execute(f"""
+        INSERT INTO _fx_hit
+        SELECT t.source_id, NULL, NULL, 'coordinates_area', {CONFIDENCE["coordinates_area"]},
+               t.lon, t.lat, 'public space'
+        FROM ({_remaining("AND t.lon IS NOT NULL AND t.lat IS NOT NULL")}) t
+        WHERE EXISTS (SELECT 1 FROM micro_grids m WHERE m.version_id = {version}
+                      AND ST_Contains(m.geom, ST_Point(t.lon, t.lat)))
+    """)
+    _fail(
+        con,
+        f"""SELECT source_id, 'outside_grids' AS reason,
+                   'point (' || lon || ', ' || lat || ') is in no micro-grid of version {version}'
+                   AS detail
+            FROM ({_remaining("AND t.lon IS NOT NULL AND t.lat IS NOT NULL")})""",
+    )
+
+
+def _to_grids(con: duckdb.DuckDBPyConnection, version: int) -> None:
+    """Micro-grid, grid, unit grid and admin codes of every hit; misses go to the failures."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _fx_pt AS
+        SELECT h.*, coalesce(h.lon, b.lon) AS plon, coalesce(h.lat, b.lat) AS plat
+        FROM _fx_hit h LEFT JOIN buildings b ON b.building_id = h.building_id;
+
+        -- by building (a building split by unit: the room's unit, else the largest part)
+        CREATE OR REPLACE TEMP TABLE _fx_mg AS
+        SELECT p.source_id, a.micro_grid_code,
+               count(*) OVER (PARTITION BY p.source_id) AS parts,
+               (a.unit = substr(p.room_id, 26, 2)) AS unit_match
+        FROM _fx_pt p JOIN grid_assignments a
+          ON a.version_id = {version} AND a.building_id = p.building_id
+        QUALIFY row_number() OVER (
+            PARTITION BY p.source_id
+            ORDER BY (a.unit = substr(p.room_id, 26, 2)) DESC NULLS LAST, a.households DESC,
+                     a.micro_grid_code) = 1;
+
+        -- by point: area links and buildings without an assignment
+        INSERT INTO _fx_mg
+        SELECT p.source_id, min(m.micro_grid_code), 1, NULL
+        FROM _fx_pt p JOIN micro_grids m
+          ON m.version_id = {version} AND ST_Contains(m.geom, ST_Point(p.plon, p.plat))
+        WHERE p.plon IS NOT NULL AND p.source_id NOT IN (SELECT source_id FROM _fx_mg)
+        GROUP BY p.source_id;
+
+        CREATE OR REPLACE TEMP TABLE _fx_ug AS
+        SELECT p.source_id, min(u.unit_grid_code) AS unit_grid_code
+        FROM _fx_pt p JOIN unit_grids u
+          ON u.version_id = {version} AND ST_Contains(u.geom, ST_Point(p.plon, p.plat))
+        WHERE p.plon IS NOT NULL
+        GROUP BY p.source_id;
+
+        CREATE OR REPLACE TEMP TABLE _fx_linked AS
+        SELECT p.source_id, p.room_id, p.building_id, p.method,
+               CASE WHEN g.parts > 1 AND NOT coalesce(g.unit_match, false)
+                    THEN round(p.confidence * 0.9, 3) ELSE p.confidence END AS confidence,
+               m.micro_grid_code, m.grid_code, u.unit_grid_code, m.community_code,
+               left(m.community_code, 9) AS street_code, left(m.community_code, 6) AS district_code,
+               CASE WHEN g.parts > 1 AND NOT coalesce(g.unit_match, false)
+                    THEN concat_ws('; ', p.detail, 'building split over ' || g.parts
+                                   || ' micro-grids: the largest part')
+                    ELSE p.detail END AS detail
+        FROM _fx_pt p
+        JOIN _fx_mg g USING (source_id)
+        JOIN micro_grids m ON m.version_id = {version} AND m.micro_grid_code = g.micro_grid_code
+        LEFT JOIN _fx_ug u USING (source_id);
+    """)
+    _fail(
+        con,
+        f"""SELECT p.source_id, 'outside_grids' AS reason,
+                   coalesce('building ' || p.building_id, 'point')
+                   || ' is in no micro-grid of version {version}' AS detail
+            FROM _fx_pt p WHERE p.source_id NOT IN (SELECT source_id FROM _fx_linked)""",
+    )
+
+
+def _write(con: duckdb.DuckDBPyConnection, layer: str, version: int) -> None:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        # upserts: deleting and re-inserting keys of an indexed table is slow in DuckDB
+        con.execute(
+            "DELETE FROM unlinked WHERE layer = ? "
+            "AND source_id IN (SELECT source_id FROM _fx_linked)",
+            [layer],
+        )
+        con.execute(
+            "DELETE FROM links WHERE layer = ? AND source_id IN (SELECT source_id FROM _fx_todo "
+            "WHERE source_id NOT IN (SELECT source_id FROM _fx_linked))",
+            [layer],
+        )
+        con.execute(
+            f"""INSERT OR REPLACE INTO links
+            SELECT '{layer}', l.source_id, l.room_id, l.building_id, l.method, l.confidence,
+                   l.micro_grid_code, l.grid_code, l.unit_grid_code, l.community_code,
+                   l.street_code, l.district_code, {version}, l.detail, t.row_hash,
+                   current_timestamp
+            FROM _fx_linked l JOIN _fx_todo t USING (source_id)"""
+        )
+        con.execute(
+            f"""INSERT OR REPLACE INTO unlinked
+            SELECT '{layer}', t.source_id, coalesce(f.reason, 'no_location'),
+                   CASE WHEN f.reason IS NULL THEN 'no room ID, address or point' ELSE f.detail
+                   END,
+                   t.row_hash, {version}, current_timestamp
+            FROM _fx_todo t LEFT JOIN _fx_fail f USING (source_id)
+            WHERE t.source_id NOT IN (SELECT source_id FROM _fx_linked)"""
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    for name in (
+        "_fx_todo",
+        "_fx_hit",
+        "_fx_fail",
+        "_fx_f",
+        "_fx_pt",
+        "_fx_mg",
+        "_fx_ug",
+        "_fx_linked",
+        "_fx_resolved",
+        "_fx_rev",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _temp_from_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    view = f"{name}_df"
+    con.register(view, frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
+    finally:
+        con.unregister(view)

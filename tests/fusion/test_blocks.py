@@ -1,0 +1,125 @@
+"""Block data on the crafted store: known values, sums agree between levels, suppression."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fusion.blocks import block_values, check_sums, compute_blocks, suppress_value
+from fusion.link import link
+from tests.fusion import _fusion_store as fs
+from yizhi.errors import InvalidInput
+
+
+@pytest.fixture
+def linked(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    import store
+
+    con = store.connect(db_path)
+    fs.build_register(con)
+    fs.build_layers(con)
+    link(con)
+    compute_blocks(con, now=fs.NOW)
+    yield con
+    con.close()
+
+
+def test_micro_grid_values(linked: duckdb.DuckDBPyConnection) -> None:
+    micro = block_values(linked, "micro_grid")
+    assert micro[fs.MG1]["households"] == 20  # A and A2, 10 each
+    assert micro[fs.MG1]["residents.registered"] == 2  # p1, p2 (p3 is floating)
+    assert micro[fs.MG1]["residents.floating"] == 1
+    assert micro[fs.MG1]["care.elderly_alone"] == 1
+    assert micro[fs.MG2]["residents.floating"] == 6
+    assert micro[fs.MG2]["houses.rented"] == 1 and "houses.rented_unregistered" not in micro[fs.MG2]
+    assert micro[fs.MG3]["houses.rented_unregistered"] == 1
+    assert micro[fs.MG2]["events"] == 2  # e1 (building B) and e3 (public space)
+    assert micro[fs.MG2]["events.overdue"] == 1  # e1: deadline 05-31 08:00, still open
+    assert "events.overdue" not in micro[fs.MG1]  # e2 is closed
+    assert micro[fs.MG1]["events.state.closed"] == 1
+    assert micro[fs.MG2]["events.category.event-0102"] == 2
+    assert micro[fs.MG3]["sensors.type.camera"] == 1
+    assert micro[fs.MG2]["enterprises.industry.餐饮业"] == 1
+    # public space (block minus footprints); no camera has a range, so nothing is covered
+    assert micro[fs.MG1]["coverage.public_m2"] > 0.9 * (200 * 200 - 2 * 40 * 40)
+    assert not any(m.startswith("coverage.covered") for v in micro.values() for m in v)
+
+
+def test_levels_sum_up(linked: duckdb.DuckDBPyConnection) -> None:
+    assert check_sums(linked) == []
+    grid = block_values(linked, "grid")
+    assert grid[fs.GRID1]["households"] == 30 and grid[fs.GRID2]["households"] == 10
+    for level, code in (
+        ("community", fs.COMMUNITY),
+        ("street", fs.STREET),
+        ("district", fs.DISTRICT),
+    ):
+        values = block_values(linked, level, code)[code]
+        assert values["households"] == 40
+        assert values["residents.registered"] + values["residents.floating"] == 9
+        assert values["events"] == 3 and values["sensors"] == 1 and values["enterprises"] == 2
+
+
+def test_check_sums_finds_a_broken_value(linked: duckdb.DuckDBPyConnection) -> None:
+    linked.execute(
+        "UPDATE block_data SET value = value + 1 WHERE level = 'community' AND metric = 'events'"
+    )
+    problems = check_sums(linked)
+    assert len(problems) == 2  # community vs its grids, street vs the community
+    assert any(fs.COMMUNITY in p and "events" in p for p in problems)
+
+
+def test_suppression(linked: duckdb.DuckDBPyConnection) -> None:
+    public = block_values(linked, "micro_grid", fs.MG1, suppress=True)[fs.MG1]
+    assert public["households"] == 20
+    assert public["residents.registered"] is None and public["residents.floating"] is None
+    assert (
+        block_values(linked, "micro_grid", fs.MG2, suppress=True)[fs.MG2]["residents.floating"] == 6
+    )
+    assert suppress_value(0) == 0 and suppress_value(4) is None and suppress_value(5) == 5
+    events = block_values(linked, "grid", fs.GRID1, metric_prefix="events.state.")
+    assert set(events[fs.GRID1]) == {"events.state.reported", "events.state.closed"}
+    with pytest.raises(InvalidInput, match="'block'"):
+        block_values(linked, "block")
+
+
+def test_recompute_replaces(linked: duckdb.DuckDBPyConnection) -> None:
+    before = linked.execute("SELECT count(*) FROM block_data").fetchone()
+    assert compute_blocks(linked, now=fs.NOW) == (before[0] if before else -1)
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([fs.A, fs.A2, fs.B, fs.D]), st.booleans(), st.booleans()),
+        max_size=25,
+    )
+)
+def test_sums_agree_for_any_population(people: list[tuple[str, bool, bool]]) -> None:
+    import store
+
+    con = store.connect(":memory:")
+    try:
+        fs.build_register(con)
+        for i, (building, floating, care) in enumerate(people):
+            fs.add_person(
+                con,
+                f"q{i}",
+                room_id=fs.room(building, 1 + i % 2),
+                hukou="floating" if floating else "registered",
+                care=["disability"] if care else None,
+            )
+        link(con)
+        compute_blocks(con, now=fs.NOW)
+        assert check_sums(con) == []
+        district = block_values(con, "district").get(fs.DISTRICT, {})
+        residents = district.get("residents.registered", 0) + district.get("residents.floating", 0)
+        assert residents == len(people)
+        assert district.get("care.disability", 0) == sum(c for _, _, c in people)
+    finally:
+        con.close()

@@ -1,0 +1,167 @@
+"""Linking layer records to rooms, buildings and grids on a crafted store (known answers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from fusion.link import link
+from tests.fusion import _fusion_store as fs
+from yizhi.errors import Conflict, InvalidInput
+
+
+@pytest.fixture
+def store_con(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    import store
+
+    con = store.connect(db_path)
+    fs.build_register(con)
+    fs.build_layers(con)
+    yield con
+    con.close()
+
+
+def _links(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[object, ...]]:
+    rows = con.execute(
+        "SELECT source_id, method, room_id, building_id, micro_grid_code, grid_code, "
+        "unit_grid_code, community_code, street_code, district_code, confidence, grid_version "
+        "FROM links ORDER BY layer, source_id"
+    ).fetchall()
+    return {r[0]: r[1:] for r in rows}
+
+
+def _queue(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str | None]]:
+    rows = con.execute("SELECT source_id, reason, detail FROM unlinked").fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def test_each_method_links_to_the_known_building_and_grids(
+    store_con: duckdb.DuckDBPyConnection,
+) -> None:
+    link(store_con)
+    got = _links(store_con)
+    codes = (fs.COMMUNITY, fs.STREET, fs.DISTRICT)
+    assert got["p1"][:7] == ("room_id", fs.room(fs.A), fs.A, fs.MG1, fs.GRID1, fs.UNIT, *codes[:1])
+    assert got["p1"][7:9] == codes[1:]
+    assert got["p1"][9] == 1.0 and got["p1"][10] == 1
+    assert got["p2"][:4] == ("building_id", None, fs.A, fs.MG1)  # room 7 is not registered
+    assert got["p3"][:4] == ("address", None, fs.A, fs.MG1)
+    assert got["h2"][:6] == ("room_id", fs.room(fs.D), fs.D, fs.MG3, fs.GRID2, None)
+    assert got["e1"][:4] == ("coordinates", None, fs.B, fs.MG2)
+    assert got["e1"][9] == 0.95
+    assert got["e2"][:4] == ("coordinates", None, fs.A, fs.MG1)  # nearest, 10 m away
+    assert 0.6 < got["e2"][9] < 0.95
+    assert got["e3"][:5] == ("coordinates_area", None, None, fs.MG2, fs.GRID1)
+    assert got["s1"][:4] == ("coordinates", None, fs.D, fs.MG3)
+    assert got["l1"][:3] == ("address", None, fs.A)
+    assert got["l2"][:3] == ("coordinates", None, fs.B)  # address unresolved, point in B
+
+
+def test_unlinked_records_carry_their_reason(store_con: duckdb.DuckDBPyConnection) -> None:
+    report = link(store_con)
+    queue = _queue(store_con)
+    assert {k: v[0] for k, v in queue.items()} == {
+        "p4": "address_unresolved",
+        "p5": "no_room",
+        "p6": "unknown_room",
+        "p7": "outside_grids",
+        "e4": "outside_grids",
+        "s2": "no_location",
+    }
+    assert "火星路999号" in str(queue["p4"][1])
+    assert fs.E in str(queue["p7"][1])
+    people = report["layers"]["people"]
+    assert people["total"] == people["linked"] + people["unlinked"] == 13
+    assert people["by_method"] == {"room_id": 7, "building_id": 1, "address": 1}
+    # a record is linked or queued, never both
+    both = store_con.execute(
+        "SELECT count(*) FROM links l JOIN unlinked u USING (layer, source_id)"
+    ).fetchone()
+    assert both == (0,)
+
+
+def test_rerun_is_idempotent(store_con: duckdb.DuckDBPyConnection) -> None:
+    link(store_con)
+    first, queue = _links(store_con), _queue(store_con)
+    again = link(store_con)
+    assert all(r["processed"] == 0 for r in again["layers"].values())
+    assert _links(store_con) == first and _queue(store_con) == queue
+    full = link(store_con, incremental=False)
+    assert full["layers"]["people"]["processed"] == 13
+    assert _links(store_con) == first and _queue(store_con) == queue
+    assert store_con.execute("SELECT count(*) FROM links").fetchone() == (len(first),)
+
+
+def test_new_and_changed_records_link_incrementally(
+    store_con: duckdb.DuckDBPyConnection,
+) -> None:
+    link(store_con)
+    fs.add_person(store_con, "p8", room_id=fs.room(fs.D, 2))
+    store_con.execute(
+        "UPDATE people SET room_id = ?, row_hash = 'changed' WHERE source_id = 'p5'",
+        [fs.room(fs.B, 2)],
+    )
+    store_con.execute("DELETE FROM people WHERE source_id = 'p4'")
+    report = link(store_con, layers=["people"])
+    assert report["layers"]["people"]["processed"] == 2
+    got, queue = _links(store_con), _queue(store_con)
+    assert got["p8"][:4] == ("room_id", fs.room(fs.D, 2), fs.D, fs.MG3)
+    assert got["p5"][:4] == ("room_id", fs.room(fs.B, 2), fs.B, fs.MG2)
+    assert "p5" not in queue and "p4" not in queue  # gone from the layer, gone from the queue
+    assert report["layers"]["people"]["total"] == 13
+
+
+def test_new_grid_version_relinks(store_con: duckdb.DuckDBPyConnection) -> None:
+    link(store_con)
+    store_con.execute("UPDATE grid_versions SET status = 'superseded'")
+    store_con.execute("INSERT INTO grid_versions (status, kind) VALUES ('active', 'edit')")
+    for table in ("micro_grids", "grid_assignments", "unit_grids"):
+        store_con.execute(f"INSERT INTO {table} SELECT * REPLACE (2 AS version_id) FROM {table}")
+    report = link(store_con, layers=["houses"])
+    assert report["grid_version"] == 2 and report["layers"]["houses"]["processed"] == 2
+    versions = store_con.execute(
+        "SELECT DISTINCT grid_version FROM links WHERE layer = 'houses'"
+    ).fetchall()
+    assert versions == [(2,)]
+
+
+def test_bad_layer_and_no_active_version(store_con: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(InvalidInput, match="'pets'"):
+        link(store_con, layers=["pets"])
+    store_con.execute("UPDATE grid_versions SET status = 'draft'")
+    with pytest.raises(Conflict, match="no active grid version"):
+        link(store_con)
+
+
+def test_progress_reports_every_layer(store_con: duckdb.DuckDBPyConnection) -> None:
+    seen: dict[str, tuple[int, int]] = {}
+    link(store_con, progress=lambda layer, done, total: seen.__setitem__(layer, (done, total)))
+    assert seen == {
+        "people": (13, 13),
+        "legal_persons": (2, 2),
+        "houses": (2, 2),
+        "events": (4, 4),
+        "sensors": (2, 2),
+    }
+
+
+def test_register_changes_relink_affected_records(store_con: duckdb.DuckDBPyConnection) -> None:
+    link(store_con)
+    # building B is demolished: its residents, house and event relink; nothing else does
+    store_con.execute(
+        "UPDATE buildings SET status = 'retired', updated_at = current_timestamp "
+        "WHERE building_id = ?",
+        [fs.B],
+    )
+    report = link(store_con)
+    processed = {k: v["processed"] for k, v in report["layers"].items()}
+    # people: pb0..pb5 (linked to B) + the 4 queued ones (the register changed since)
+    assert processed == {"people": 10, "legal_persons": 1, "houses": 1, "events": 2, "sensors": 1}
+    got, queue = _links(store_con), _queue(store_con)
+    assert queue["pb0"][0] == "unknown_room" and queue["h1"][0] == "unknown_room"
+    assert got["e1"][:4] == ("coordinates_area", None, None, fs.MG2)  # now public space
+    assert "l2" not in got and queue["l2"][0] == "no_building_near"  # B was its building
+    assert link(store_con)["layers"]["people"]["processed"] == 0
