@@ -35,6 +35,8 @@ PEOPLE_PER_HOUSEHOLD = 2.4
 ENTERPRISES_PER_RESIDENT = 28_000 / 184_200
 EVENTS_PER_RESIDENT = 1_000_000 / 17_700_000
 SENSORS_PER_RESIDENT = 100_000 / 17_700_000
+#: Share of people registered by address text only (no room ID), as a clerk wrote it.
+ADDRESS_ONLY_SHARE = 0.2
 
 _SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘")
 _GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅鹏飞建国文")
@@ -62,6 +64,33 @@ def _uscc(rng: np.random.Generator, county: str) -> str:
     tail = "".join(rng.choice(list(USCC_ALPHABET[:10] + "ABCDEFGH"), 10))
     body = f"91{county}{tail[:9]}"
     return body + uscc_check_char(body)
+
+
+_NUMERALS = dict(zip("0123456789", "〇一二三四五六七八九", strict=True))
+
+
+def clerk_address(address: str, room_id: str, rng: np.random.Generator) -> str:
+    """The address of a room as a clerk types it: levels dropped, the room in one of several
+    styles, sometimes in Chinese numerals or with a noise word."""
+    text = address
+    if rng.random() < 0.5:
+        text = text.replace("上海市", "", 1)
+    if rng.random() < 0.3:
+        for district in ("黄浦区", "浦东新区"):
+            text = text.replace(district, "", 1)
+    unit, floor, room = int(room_id[25:27]), int(room_id[27:30]), int(room_id[30:34])
+    style = int(rng.integers(0, 3))
+    if style == 0 and unit:
+        text += f"{unit}单元{room}室"
+    elif style == 1:
+        text += f"{unit}-{room}" if unit else f"{room}室"
+    else:
+        text += f"{floor}楼{room % 100:02d}" if unit == 0 else f"{unit}门{room}"
+    if rng.random() < 0.15:
+        text = "".join(_NUMERALS.get(c, c) for c in text)
+    if rng.random() < 0.05:
+        text += str(rng.choice(["附近", "门口"]))
+    return text
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> int:
@@ -126,9 +155,12 @@ def sample_layers(
             name = str(rng.choice(_SURNAMES)) + "".join(rng.choice(_GIVEN, int(rng.integers(1, 3))))
             phone = f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}"
             tags = "elderly_alone" if n == 1 and birth.year < 1956 else ""
+            said, known = address, room
+            if address and rng.random() < ADDRESS_ONLY_SHARE:  # only the address, as typed
+                said, known = clerk_address(address, room, rng), ""
             people.append([
                 f"P{pid:08d}", idn, name, "男" if seq % 2 else "女", f"{birth:%Y-%m-%d}",
-                str(rng.choice(["registered", "floating"], p=[0.65, 0.35])), tags, address, room, phone,
+                str(rng.choice(["registered", "floating"], p=[0.65, 0.35])), tags, said, known, phone,
             ])  # fmt: skip
             pid += 1
     counts["houses"] = _write(out / "houses.csv", ["source_id", "room_id", "use", "occupants",

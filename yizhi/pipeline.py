@@ -149,6 +149,19 @@ def _stage_layers(
     return report
 
 
+def _stage_fuse(con: duckdb.DuckDBPyConnection, settings: Settings, step: StepFn) -> dict[str, Any]:
+    from fusion.blocks import compute_blocks
+    from fusion.link import link
+
+    def progress(layer: str, done: int, total: int) -> None:
+        step(f"link {layer} ({done:,}/{total:,})")
+
+    report = link(con, incremental=False, progress=progress)
+    step("block data")
+    report["block_data_rows"] = compute_blocks(con)
+    return report
+
+
 #: The stages that exist, in data-flow order. Later stages are appended as they land.
 STAGES: list[Stage] = [
     Stage(
@@ -168,6 +181,12 @@ STAGES: list[Stage] = [
         "generate and ingest people, legal persons, houses, events and sensors",
         _stage_layers,
         after=("registry",),
+    ),
+    Stage(
+        "fuse",
+        "link every record to its room, building and grid; block data",
+        _stage_fuse,
+        after=("grids", "layers"),
     ),
 ]
 
@@ -245,7 +264,7 @@ def run_pipeline(
     return results
 
 
-def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Counts of what the store holds, for the demo's closing summary."""
     tables = {
         r[0]
@@ -268,17 +287,26 @@ def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "(SELECT max(version_id) FROM grid_versions WHERE status = 'active')",
         "unit grids": "SELECT count(*) FROM unit_grids WHERE version_id = "
         "(SELECT max(version_id) FROM grid_versions WHERE status = 'active')",
-        "people": "SELECT count(*) FROM people",
-        "legal persons": "SELECT count(*) FROM legal_persons",
-        "houses": "SELECT count(*) FROM houses",
-        "events": "SELECT count(*) FROM events",
-        "sensors": "SELECT count(*) FROM sensors",
         "quarantined (layers)": "SELECT count(*) FROM layer_quarantine",
     }
-    out: dict[str, int] = {}
+    out: dict[str, Any] = {}
     for key, sql in queries.items():
         table = sql.split(" FROM ")[1].split()[0]
         if table in tables:
             row = con.execute(sql).fetchone()
             out[key] = int(row[0]) if row else 0
+    fused = {"links", "unlinked"} <= tables
+    for layer in LAYER_KINDS[:-1]:  # readings belong to their sensors
+        if layer not in tables:
+            continue
+        row = con.execute(f"SELECT count(*) FROM {layer}").fetchone()
+        total = int(row[0]) if row else 0
+        if not fused:
+            out[layer.replace("_", " ")] = total
+            continue
+        linked, unlinked = (
+            int(con.execute(f"SELECT count(*) FROM {t} WHERE layer = ?", [layer]).fetchone()[0])  # type: ignore[index]
+            for t in ("links", "unlinked")
+        )
+        out[layer.replace("_", " ")] = f"{total:,} ({linked:,} linked, {unlinked:,} unlinked)"
     return out
