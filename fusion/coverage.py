@@ -29,8 +29,8 @@ _LEVELS = {"grid": ("grids", "grid_code"), "micro_grid": ("micro_grids", "micro_
 def sector(x: float, y: float, range_m: float, heading_deg: float, fov_deg: float) -> Any:
     """The sector a camera at metric ``(x, y)`` sees, as a shapely polygon (metres).
 
-    >>> round(sector(0, 0, 10, 0, 360).area / (math.pi * 100), 3)
-    0.998
+    >>> round(sector(0, 0, 10, 0, 360).area / (math.pi * 100), 4)  # a 3° polygonal circle
+    0.9995
     """
     if not (range_m > 0 and math.isfinite(range_m)):
         raise InvalidInput(f"camera range must be positive metres, got {range_m!r}")
