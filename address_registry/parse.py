@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from address_registry._parse_chains import ADMIN_LEVEL, Span, chains, pick
+from address_registry._parse_data import entities_from_bio
 from address_registry._parse_edits import Mapped
 from address_registry._parse_features import features, tokenize
 from address_registry.normalize import normalize_mapped, validate
@@ -113,20 +114,7 @@ def tag_mapped(mapped: Mapped, model: Path = MODEL_PATH) -> list[tuple[str, int,
     if not spans:
         return []
     tags = _tagger(model).tag(features(mapped.text, spans))
-    out: list[tuple[str, int, int]] = []
-    label: str | None = None
-    start = end = 0
-    for tag, (a, b) in zip(tags, spans, strict=True):
-        prefix, _, lab = tag.partition("-")
-        if prefix == "I" and lab == label:
-            end = b
-            continue
-        if label is not None:
-            out.append((label, start, end))
-        label, start, end = (lab, a, b) if prefix in ("B", "I") else (None, 0, 0)
-    if label is not None:
-        out.append((label, start, end))
-    return out
+    return entities_from_bio(tags, bounds=spans)
 
 
 def original_entities(
