@@ -1,0 +1,87 @@
+"""Grid partition of a generated Shenzhen-size city: time, peak memory and quality
+(``python -m benchmarks.partition_city [--scale F] [--db STORE]``).
+
+Builds the register of the generated city (:func:`address_registry.scaleup.generate_city`, full
+scale ≈ 600,000 buildings in ≈ 650 communities) into a DuckDB file, or reuses ``--db``, then
+partitions every community with :func:`grid_partition.store.partition_store` (default caps 150 /
+300 / 600) and prints a Markdown table: communities, grids, micro-grids, seconds, CPU seconds,
+peak RSS and the quality report of the version. Goal (issue 5): the whole city in ≤ 10 min on
+2 cores, with no cap violation outside flagged indivisible units.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+import store
+from benchmarks.registry_build import PeakRss
+
+GOAL_SECONDS = 600.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.1, help="fraction of the full city")
+    parser.add_argument("--db", type=Path, default=None, help="reuse a built city store")
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    from address_registry.scaleup import generate_city
+    from grid_partition.store import partition_store
+    from grid_partition.versions import quality
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.db or Path(tmp) / "city.duckdb"
+        con = store.connect(path)
+        t_register = 0.0
+        if args.db is None:
+            t0 = time.perf_counter()
+            generate_city(con, args.scale, seed=args.seed)
+            t_register = time.perf_counter() - t0
+        buildings, communities = con.execute(
+            "SELECT count(*), count(DISTINCT community_code) FROM buildings WHERE status = 'active'"
+        ).fetchone() or (0, 0)
+        cpu0 = psutil.Process().cpu_times()
+        with PeakRss() as rss:
+            t1 = time.perf_counter()
+            version = partition_store(con, note="benchmark", actor="benchmarks.partition_city")
+            seconds = time.perf_counter() - t1
+        cpu1 = psutil.Process().cpu_times()
+        q = quality(con, version)
+        grids, micro, unit = con.execute(
+            "SELECT (SELECT count(*) FROM grids WHERE version_id = $v), "
+            "(SELECT count(*) FROM micro_grids WHERE version_id = $v), "
+            "(SELECT count(*) FROM unit_grids WHERE version_id = $v)",
+            {"v": version},
+        ).fetchone() or (0, 0, 0)
+        con.close()
+    cpu = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+    scale = 1.0 if args.db else args.scale
+    print(f"## Grid partition of a generated city (scale {scale:g})\n")
+    print("| figure | value |")
+    print("|---|---|")
+    print(f"| buildings / communities with buildings | {buildings:,} / {communities:,} |")
+    if t_register:
+        print(f"| register build (not part of the figure) | {t_register:.1f} s |")
+    print(f"| grids / micro-grids / unit grids | {grids:,} / {micro:,} / {unit:,} |")
+    print(f"| partition_store, every community | {seconds:.1f} s wall, {cpu:.1f} s CPU |")
+    print(f"| load average at the end (2 cores) | {psutil.getloadavg()[0]:.1f} |")
+    print(f"| peak RSS (sampled) | {rss.peak / 1024**3:.2f} GiB |")
+    for key in ("micro_over_cap", "grid_over_cap", "micro_flagged", "micro_noncontiguous",
+                "grid_noncontiguous", "micro_polsby_popper", "tiling_area_error", "ok"):  # fmt: skip
+        value = q.get(key)
+        print(f"| {key} | {round(value, 4) if isinstance(value, float) else value} |")
+    print(
+        f"| time ÷ goal (10 min), linear projection to scale 1 | {seconds / scale / GOAL_SECONDS:.2f} |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
