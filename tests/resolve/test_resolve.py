@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
@@ -12,33 +11,19 @@ import pytest
 import store
 from address_registry._resolve_index import clear_cache
 from address_registry._resolve_match import road_number
-from address_registry.build import build_registry
 from address_registry.resolve import resolve
-from tests.registry._registry_city import DERIVE, city
+from tests.resolve._crafted import building_by_alias as _building
+from tests.resolve._crafted import crafted_store
+from tests.resolve._crafted import top as _top
 from yizhi.errors import InvalidInput
 
 
 @pytest.fixture(scope="module")
 def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     path: Path = tmp_path_factory.mktemp("resolve") / "crafted.duckdb"
-    con = store.connect(path)
-    build_registry(con, sources=city(), derive={k: tuple(v) for k, v in DERIVE.items()})
+    con = crafted_store(path)
     yield con
     con.close()
-
-
-def _building(con: duckdb.DuckDBPyConnection, alias: str) -> str:
-    row = con.execute(
-        "SELECT building_id FROM building_aliases WHERE alias = ?", [alias]
-    ).fetchone()
-    assert row is not None, alias
-    return str(row[0])
-
-
-def _top(answer: dict[str, Any]) -> dict[str, Any]:
-    assert answer["candidates"], answer
-    top: dict[str, Any] = answer["candidates"][0]
-    return top
 
 
 def test_doorplate_with_district(crafted: duckdb.DuckDBPyConnection) -> None:

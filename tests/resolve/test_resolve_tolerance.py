@@ -16,9 +16,10 @@ import store
 from address_registry import _resolve_calibrate as cal
 from address_registry._resolve_index import clear_cache, index_for
 from address_registry._variants import han_number, variants
-from address_registry.build import build_registry
 from address_registry.resolve import MAX_BATCH, resolve, resolve_many
-from tests.registry._registry_city import DERIVE, city
+from tests.resolve._crafted import building_by_alias as _id
+from tests.resolve._crafted import crafted_store
+from tests.resolve._crafted import top as _top
 from yizhi.errors import InvalidInput
 
 
@@ -26,25 +27,10 @@ from yizhi.errors import InvalidInput
 def city_con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     """The crafted city, with two same-named buildings and one retired building added."""
     path: Path = tmp_path_factory.mktemp("tolerance") / "city.duckdb"
-    con = store.connect(path)
-    build_registry(con, sources=city(), derive={k: tuple(v) for k, v in DERIVE.items()})
+    con = crafted_store(path)
     yield con
     con.close()
     clear_cache()
-
-
-def _id(con: duckdb.DuckDBPyConnection, alias: str) -> str:
-    row = con.execute(
-        "SELECT building_id FROM building_aliases WHERE alias = ?", [alias]
-    ).fetchone()
-    assert row is not None, alias
-    return str(row[0])
-
-
-def _top(answer: dict[str, Any]) -> dict[str, Any]:
-    assert answer["candidates"], answer
-    top: dict[str, Any] = answer["candidates"][0]
-    return top
 
 
 @pytest.mark.parametrize(
@@ -270,9 +256,7 @@ def test_cli_batch_file(tmp_path: Path) -> None:
     from yizhi.cli import app
 
     db = tmp_path / "city.duckdb"
-    con = store.connect(db)
-    build_registry(con, sources=city(), derive={k: tuple(v) for k, v in DERIVE.items()})
-    con.close()
+    crafted_store(db).close()
     clear_cache()
     rows = ["汉口路12号", "", "hello", "天安小区1号楼1单元101室", "杭州市文三路1号"]
     gbk = tmp_path / "in.csv"  # an Excel export: GBK
