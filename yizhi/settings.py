@@ -36,6 +36,24 @@ class Settings(BaseSettings):
     threads: int = Field(2, description="DuckDB worker threads.")
     memory_limit: str = Field("8GB", description="DuckDB memory limit.")
     seed: int = Field(20261123, description="Seed of every generator (sample layers, scale-up).")
+    api_keys: Path = Field(
+        ROOT / "var" / "api-keys.json",
+        description="The API keys file (hashed keys and their scopes), managed by `yizhi keys`.",
+    )
+    audit_log: Path = Field(
+        ROOT / "var" / "audit.jsonl",
+        description="Append-only, hash-chained log of every read of person-level data.",
+    )
+    public_url: str = Field(
+        "",
+        description="Base URL the service is reached at (for TileJSON and links); empty: the "
+        "request's own host.",
+    )
+    rate_limit: float = Field(
+        20.0, description="Requests a second allowed per API key (or per client without a key)."
+    )
+    rate_burst: int = Field(200, description="Requests allowed in one burst per key or client.")
+    tile_cache_mb: int = Field(256, description="Memory of the in-process tile cache.")
 
     @property
     def db_path(self) -> Path:

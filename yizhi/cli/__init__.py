@@ -1,7 +1,7 @@
 """The ``yizhi`` command line: one group per subsystem.
 
 ``yizhi registry``, ``yizhi grid``, ``yizhi layers``, ``yizhi resolve``, ``yizhi fuse``,
-``yizhi serve``, ``yizhi db`` and ``yizhi demo``. Each group lives in its own module here and is
+``yizhi serve``, ``yizhi keys``, ``yizhi audit``, ``yizhi db`` and ``yizhi demo``. Each group lives in its own module here and is
 imported when the program starts; the heavy libraries a command needs are imported inside it.
 Every command prints for a person by default and for a program with ``--json``; a user mistake
 ends with a one-line error and exit code 2, never a traceback.
@@ -34,6 +34,8 @@ _GROUPS = [
     ("yizhi.cli.tiles", "app", "tiles"),
     ("yizhi.cli.fuse", "app", None),
     ("yizhi.cli.serve", "app", None),
+    ("yizhi.cli.keys", "app", "keys"),
+    ("yizhi.cli.keys", "audit_app", "audit"),
     ("yizhi.cli.demo", "app", None),
 ]
 

@@ -1,0 +1,1 @@
+"""The HTTP routers of yizhi, one module per area; each exposes ``router``."""

@@ -1,0 +1,7 @@
+"""Vector tiles, TileJSON and the MapLibre style."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
