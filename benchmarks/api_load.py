@@ -1,0 +1,226 @@
+"""Load test of the HTTP API: 50 concurrent clients on loopback (issue #8 goals).
+
+Goals: under 50 concurrent clients for 60 s, ``/v1/resolve`` p99 ≤ 50 ms and ``/v1/grids/at``
+p99 ≤ 10 ms with zero errors; cached tiles ≥ 2,000/s.
+
+The server is ``yizhi serve`` on the sample city in its own processes (``--workers``, read-only
+store); the load comes from ``wrk`` (Debian package ``wrk``) with a Lua script that cycles
+through real requests: messy sample addresses (the clerk-typed addresses of the sample people
+layer) for resolve, and points inside random buildings for grids/at. wrk is closed-loop: each of
+the 50 connections sends its next request as soon as the previous answer arrives, so the test
+runs the server at saturation — the hardest reading of "50 concurrent clients".
+
+Usage::
+
+    python -m benchmarks.api_load                  # 60 s per endpoint, 2 workers
+    python -m benchmarks.api_load --seconds 10 --workers 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_LUA = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local i = 0
+request = function()
+  i = (i %% #paths) + 1
+  return wrk.format("GET", paths[i])
+end
+%(delay)s
+done = function(summary, latency, requests)
+  local s = summary.errors
+  io.write(string.format(
+    '{"requests": %%d, "seconds": %%f, "p50_ms": %%f, "p90_ms": %%f, "p99_ms": %%f, "max_ms": %%f, '
+    .. '"connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}\\n',
+    summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000, s.connect, s.read, s.write, s.status, s.timeout))
+end
+"""
+
+
+def _sample_store() -> Path:
+    """The sample city: ``var/yizhi.duckdb`` when built (``make demo``), else built now."""
+    path = ROOT / "var" / "yizhi.duckdb"
+    import store
+    from yizhi.pipeline import run_pipeline
+
+    con = store.connect(path)
+    try:
+        run_pipeline(con)  # reuses every stage already built
+    finally:
+        con.close()
+    return path
+
+
+def _workload(db: Path, n: int = 5000) -> dict[str, list[str]]:
+    """Request paths for each endpoint, from the sample city."""
+    import store
+
+    con = store.connect(db, read_only=True)
+    try:
+        addresses = [
+            r[0]
+            for r in con.execute(
+                "SELECT address FROM people WHERE address IS NOT NULL "
+                "ORDER BY hash(source_id) LIMIT ?",
+                [n],
+            ).fetchall()
+        ]
+        points = con.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM buildings "
+            "WHERE status = 'active' AND geom IS NOT NULL ORDER BY hash(building_id) LIMIT ?)",
+            [n],
+        ).fetchall()
+    finally:
+        con.close()
+    quote = urllib.parse.quote
+    return {
+        "resolve": [f"/v1/resolve?q={quote(a)}" for a in addresses],
+        "grids_at": [f"/v1/grids/at?lon={x:.6f}&lat={y:.6f}" for x, y in points],
+        "health": ["/health"],
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(db: Path, workers: int, work: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = dict(
+        os.environ,
+        YIZHI_API_KEYS=str(work / "keys.json"),
+        YIZHI_AUDIT_LOG=str(work / "audit.jsonl"),
+        YIZHI_RATE_LIMIT="1000000",
+        YIZHI_RATE_BURST="1000000",
+    )
+    cmd = [sys.executable, "-m", "yizhi.cli", "serve", "--db", str(db), "--port", str(port)]
+    cmd += ["--workers", str(workers), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+def _warm(url: str, paths: list[str], n: int = 20) -> None:
+    for path in paths[:n]:
+        with urllib.request.urlopen(url + path, timeout=120) as resp:
+            resp.read()
+
+
+def wrk(
+    url: str,
+    paths: list[str],
+    *,
+    seconds: int,
+    connections: int,
+    work: Path,
+    think_ms: float = 0.0,
+) -> dict[str, Any]:
+    """Run wrk over ``paths``; returns its summary (latency percentiles in ms, errors).
+
+    ``think_ms`` > 0 makes each connection wait that long after an answer before its next
+    request (a client that does something with the answer); 0 is back-to-back saturation.
+    """
+    listing = work / f"paths-{len(paths)}.txt"
+    listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
+    script = work / "load.lua"
+    delay = f"delay = function() return {think_ms:g} end" if think_ms > 0 else ""
+    script.write_text(_LUA % {"paths": listing, "delay": delay}, encoding="utf-8")
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    doc: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    doc["rps"] = doc["requests"] / doc["seconds"]
+    doc["errors"] = sum(doc[k] for k in ("connect", "read", "write", "status", "timeout"))
+    return doc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=50.0,
+        help="pause of each client between answer and next request in the paced run",
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("## API load\n\nskipped: `wrk` is not installed (`apt-get install wrk`).")
+        return
+    db = _sample_store()
+    goals = {"resolve": 50.0, "grids_at": 10.0}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        paths = _workload(db)
+        proc, url = _start(db, args.workers, work)
+        try:
+            rows = []
+            for name in ("health", "grids_at", "resolve"):
+                _warm(url, paths[name])
+                r = wrk(
+                    url, paths[name], seconds=args.seconds, connections=args.connections, work=work
+                )
+                rows.append((name, r))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print(f"## API load: {args.connections} clients × {args.seconds} s, {args.workers} worker(s)\n")
+    print(
+        "| endpoint | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | p99 goal | p99 / goal |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, r in rows:
+        goal = goals.get(name)
+        ratio = f"{r['p99_ms'] / goal:.2f}" if goal else ""
+        print(
+            f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
+            f"{r['p99_ms']:.2f} | {r['max_ms']:.1f} | {r['errors']} | {goal or ''} | {ratio} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
