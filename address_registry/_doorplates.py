@@ -3,7 +3,10 @@
 Display forms: ``26号``, ``126弄``, ``126弄9号``, ``12号之1``, ranges ``387-401号``.
 
 Derived doorplates: a building without a real doorplate takes the nearest named road within
-:data:`DOORPLATE_REACH_M` (any class but footpaths; not tunnels, bridges or elevated roads). Its position ``s`` along the merged road line
+:data:`DOORPLATE_REACH_M` (any class but footpaths; not tunnels, bridges or elevated roads); a
+building with no such road that near (deep inside a large estate or a park) takes the nearest
+one within :data:`DOORPLATE_FALLBACK_M`, so that every building has an address down to the
+doorplate. Its position ``s`` along the merged road line
 gives the number: ``2 * floor(s / DOORPLATE_SPACING_M) + 1`` on the left of the line's direction
 (odd, 左单右双) and ``+ 2`` on the right (even), so numbers increase along the road. Two
 buildings on one number, or a number a real doorplate already holds, take 之 sub-numbers
@@ -22,6 +25,8 @@ import shapely
 
 #: Farthest a building may be from a road to take a derived doorplate on it.
 DOORPLATE_REACH_M = 150.0
+#: Farthest reach for a building that has no road within :data:`DOORPLATE_REACH_M`.
+DOORPLATE_FALLBACK_M = 1000.0
 #: Road length per number pair (one odd and one even number).
 DOORPLATE_SPACING_M = 10.0
 
@@ -89,16 +94,16 @@ def display(lane: int | None, house: int | None, sub: int | None, upto: int | No
     return out
 
 
-def _nearest_road(pts: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The nearest road piece of each point within :data:`DOORPLATE_REACH_M` (ties: lowest code).
+def _nearest_road(
+    pts: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame, reach: float = DOORPLATE_REACH_M
+) -> gpd.GeoDataFrame:
+    """The nearest road piece of each point within ``reach`` metres (ties: lowest code).
 
     One bulk ``dwithin`` query of the STRtree gives the candidate pairs and their distances are
     computed at once: exact, and several times faster than a nearest query per point.
     """
     tree = shapely.STRtree(np.asarray(pieces.geometry.values))
-    pi, li = tree.query(
-        np.asarray(pts.geometry.values), predicate="dwithin", distance=DOORPLATE_REACH_M
-    )
+    pi, li = tree.query(np.asarray(pts.geometry.values), predicate="dwithin", distance=reach)
     dist = shapely.distance(
         np.asarray(pts.geometry.values)[pi], np.asarray(pieces.geometry.values)[li]
     )
@@ -143,6 +148,9 @@ def derive_doorplates(
         crs=buildings_m.crs,
     )
     near = _nearest_road(pts, pieces)
+    far = pts[~pts["building_id"].isin(near["building_id"])]
+    if not far.empty:
+        near = pd.concat([near, _nearest_road(far, pieces, DOORPLATE_FALLBACK_M)])
     if near.empty:
         return pd.DataFrame(columns=cols)
     geom_by_code = pd.Series(np.asarray(lines.geometry.values), index=lines["road_code"].to_numpy())

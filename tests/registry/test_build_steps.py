@@ -185,20 +185,23 @@ def test_derived_doorplates_sides_order_and_no_collision() -> None:
         geometry=[shapely.LineString([(0, 0), (200, 0)])],
     )
     buildings = gpd.GeoDataFrame(
-        {"building_id": ["a", "b", "c", "d", "e"]},
+        {"building_id": ["a", "b", "c", "d", "e", "f"]},
         geometry=[
             shapely.box(12, 10, 18, 20),
             shapely.box(12, -20, 18, -10),
             shapely.box(52, 10, 58, 20),
             shapely.box(54, 10, 56, 12),
             shapely.box(90, 500, 95, 505),
+            shapely.box(90, 1500, 95, 1505),
         ],
     )
     real = pd.DataFrame(
         {"road_code": ["31010100001"], "lane_no": [None], "house_no": [11], "sub_no": [None]}
     )
     out = _doorplates.derive_doorplates(buildings, roads, real).set_index("building_id")
-    assert "e" not in out.index  # too far from every road
+    assert "f" not in out.index  # too far from every road, even for the fallback reach
+    assert out.loc["e", "road_code"] == "31010100001"  # beyond 150 m: the nearest road still
+    assert out.loc["e", "side"] == "odd" and out.loc["e", "house_no"] == 2 * 9 + 1
     assert out.loc["a", "side"] == "odd" and out.loc["b", "side"] == "even"  # 左单右双
     assert (out.loc["a", "house_no"], out.loc["b", "house_no"]) == (3, 4)
     assert out.loc["c", "house_no"] == out.loc["d", "house_no"] == 11  # 11 is real: 之1, 之2
