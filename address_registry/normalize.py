@@ -177,7 +177,11 @@ def validate(text: object) -> str:
         raise InvalidInput(
             f"address has {len(text)} characters, more than {MAX_LENGTH}: {text[:30]!r}..."
         )
-    bad = [c for c in text if (ord(c) < 32 and c not in "\t\n\r") or c in "\x7f\ufffd"]
+    bad = [
+        c
+        for c in text
+        if (ord(c) < 32 and c not in "\t\n\r") or c in "\x7f\ufffd" or "\ud800" <= c <= "\udfff"
+    ]
     if bad:
         raise InvalidInput(
             f"address contains control or binary characters {bad[:5]!r}: {text!r:.60}"

@@ -88,7 +88,7 @@ def test_offsets_map_back_to_the_original() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["", "   ", "x" * 201, "hello world", "杭州\x00市", b"\xe6\x9d\xad"]
+    "bad", ["", "   ", "x" * 201, "hello world", "杭州\x00市", "\ud800汉口路", b"\xe6\x9d\xad"]
 )
 def test_bad_input_raises(bad: object) -> None:
     with pytest.raises(InvalidInput):
