@@ -24,6 +24,12 @@ def service(request: Request) -> Service:
     return svc
 
 
+async def _service_dependency(request: Request) -> Service:
+    """:func:`service` as an async dependency: FastAPI runs a sync dependency in its thread
+    pool, a thread hop on every request for a plain attribute read."""
+    return service(request)
+
+
 def client_address(request: Request) -> str:
     """The caller's address (for rate limits and the audit log)."""
     return request.client.host if request.client else "unknown"
@@ -57,5 +63,5 @@ def require(scope: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     return check
 
 
-ServiceDep = Annotated[Service, Depends(service)]
+ServiceDep = Annotated[Service, Depends(_service_dependency)]
 CallerDep = Annotated[Principal, Depends(caller)]

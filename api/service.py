@@ -59,6 +59,8 @@ class Service:
         self._tiles: Any = None
         self._tiles_lock = threading.Lock()
         self._checked = 0.0
+        self._index_cursors: dict[str, duckdb.DuckDBPyConnection] = {}
+        self._index_lock = threading.Lock()
         self.started = time.time()
 
     # -- the store -------------------------------------------------------------------------
@@ -106,10 +108,50 @@ class Service:
                     log.info("tile data changed: now at version %s", self._tiles.version)
         return self._tiles
 
+    def tiles_if_fresh(self) -> Any:
+        """The loaded :class:`api.tiles.TileSet` when no version check is due, else ``None``.
+
+        Never touches the store, so an ``async`` route may call it on the event loop and fall
+        back to :meth:`tiles` in a worker thread when it answers ``None``.
+        """
+        tiles = self._tiles
+        if tiles is None or time.monotonic() - self._checked > VERSION_RECHECK_SECONDS:
+            return None
+        return tiles
+
     def data_changed(self) -> None:
         """Tell the service that it wrote to the store: reload the tiles at the next request."""
         with self._tiles_lock:
             self._checked = 0.0
+
+    # -- lookup indexes --------------------------------------------------------------------
+
+    def index_cursor(self, name: str) -> duckdb.DuckDBPyConnection:
+        """The one cursor of the in-memory lookup index ``name`` (``resolve``, ``search``).
+
+        An index uses its cursor only under its own lock (to build itself and to check now and
+        then that the store has not changed), so one cursor serves every thread; one per index
+        because their locks differ.
+        """
+        with self._index_lock:
+            cur = self._index_cursors.get(name)
+            if cur is None:
+                cur = self._index_cursors[name] = self.con.cursor()
+            return cur
+
+    def warm(self) -> None:
+        """Build the in-memory lookup indexes (resolver, search box) and load the address
+        parser now (≈ 3 s on the sample city), so that the first request does not wait for them.
+        """
+        from address_registry._resolve_index import index_for
+        from address_registry.parse import parse
+        from api._search import search_index_for
+
+        started = time.monotonic()
+        index_for(self.index_cursor("resolve"))
+        search_index_for(self.index_cursor("search"))
+        parse("上海市黄浦区中山东一路13号")
+        log.info("lookup indexes ready in %.1f s", time.monotonic() - started)
 
     # -- callers ---------------------------------------------------------------------------
 
