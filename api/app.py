@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from starlette.middleware.gzip import GZipMiddleware
 
 from api import problems
@@ -38,6 +40,9 @@ people, legal persons, houses, events and sensors fused onto them.
 Send an API key in `X-API-Key` for more than public access. Errors are
 `application/problem+json` with a stable `type`.
 """
+
+#: Where the API documentation pages load Swagger UI and ReDoc from (this service).
+_DOCS = "/static/vendor/docs"
 
 TAGS = [
     {"name": "addresses", "description": "Parse, resolve and reverse-geocode addresses."},
@@ -83,9 +88,12 @@ def create_app(
         lifespan=lifespan,
         dependencies=[Depends(caller)],
         responses=problems.problem_responses(401, 429),
+        docs_url=None,  # served below with local assets instead of a CDN
+        redoc_url=None,
     )
     app.state.service = svc
     problems.install(app)
+    app.add_middleware(tiles.TileFastPath)  # cached tiles skip routing (api/routes/_tilefast.py)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
 
     @app.get("/health", tags=["service"], summary="Health of the service and its store")
@@ -100,6 +108,26 @@ def create_app(
             "schema_version": schema[0] if schema else None,
             "writable": svc.writable,
         }
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="yizhi API",
+            swagger_js_url=f"{_DOCS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{_DOCS}/swagger-ui.css",
+            swagger_favicon_url=f"{_DOCS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="yizhi API",
+            redoc_js_url=f"{_DOCS}/redoc.standalone.js",
+            redoc_favicon_url=f"{_DOCS}/favicon.png",
+            with_google_fonts=False,
+        )
 
     for module in (lookups, grids, people, tiles, features, pages):
         app.include_router(module.router)

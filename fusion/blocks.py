@@ -26,6 +26,8 @@ LEVELS: tuple[str, ...] = ("micro_grid", "grid", "community", "street", "distric
 PARENT = {"micro_grid": "grid", "grid": "community", "community": "street", "street": "district"}
 #: Counts from 1 to SUPPRESS_BELOW - 1 are hidden in public output.
 SUPPRESS_BELOW = 5
+#: Metrics that are measured areas, not counts of people or things: never suppressed.
+AREA_PREFIXES: tuple[str, ...] = ("coverage.",)
 
 _MICRO_SQL = """
 WITH l AS (SELECT * FROM links WHERE grid_version = $v),
@@ -166,7 +168,11 @@ def compute_blocks(
 
 
 def suppress_value(value: float | None, below: int = SUPPRESS_BELOW) -> float | None:
-    """``None`` for a count from 1 to ``below - 1`` (small-cell suppression), else the count.
+    """``None`` for a count from 1 to ``below - 1`` (primary small-cell suppression), else the count.
+
+    This looks at one value alone. Publishing block data needs complementary suppression as well
+    (a hidden child is otherwise its parent minus its siblings): use
+    ``block_values(..., suppress=True)`` or :func:`hidden_cells` for tables.
 
     >>> suppress_value(3), suppress_value(0), suppress_value(12)
     (None, 0, 12)
@@ -174,6 +180,69 @@ def suppress_value(value: float | None, below: int = SUPPRESS_BELOW) -> float | 
     if value is not None and 0 < value < below:
         return None
     return value
+
+
+def _tree(con: duckdb.DuckDBPyConnection, v: int) -> dict[tuple[str, str], tuple[str, str]]:
+    """Parent of every block of grid version ``v``: ``(level, code) -> (level, code)``."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+    rows = con.execute(
+        "SELECT DISTINCT micro_grid_code, grid_code, community_code FROM micro_grids "
+        "WHERE version_id = ?",
+        [v],
+    ).fetchall()
+    for micro, grid, community in rows:
+        parent[("micro_grid", str(micro))] = ("grid", str(grid))
+        parent[("grid", str(grid))] = ("community", str(community))
+        parent[("community", str(community))] = ("street", str(community)[:9])
+        parent[("street", str(community)[:9])] = ("district", str(community)[:6])
+    return parent
+
+
+def hidden_cells(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    version: int | None = None,
+    metric_prefix: str | None = None,
+    below: int = SUPPRESS_BELOW,
+) -> set[tuple[str, str, str]]:
+    """Every ``(level, code, metric)`` that public output must hide.
+
+    Primary suppression (counts from 1 to ``below - 1``) plus complementary suppression over the
+    whole micro-grid → grid → community → street → district tree of each metric, so that no
+    hidden value is a published parent minus its published siblings, nor the sum of published
+    children (rules in :mod:`fusion._suppress`). The answer depends on every level, whatever
+    level a caller shows.
+    """
+    from fusion._suppress import complementary_suppression
+
+    v = _version(con, version)
+    sql = "SELECT level, code, metric, value FROM block_data WHERE grid_version = ?"
+    params: list[Any] = [v]
+    if metric_prefix:
+        sql += " AND starts_with(metric, ?)"
+        params.append(metric_prefix)
+    by_metric: dict[str, dict[tuple[str, str], float]] = {}
+    small: set[str] = set()
+    for level, code, metric, value in con.execute(sql, params).fetchall():
+        if str(metric).startswith(AREA_PREFIXES):
+            continue
+        by_metric.setdefault(str(metric), {})[(str(level), str(code))] = float(value)
+        if 0 < float(value) < below:
+            small.add(str(metric))
+    if not small:
+        return set()
+    parent = _tree(con, v)
+    kids: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for child, par in parent.items():
+        kids.setdefault(par, []).append(child)
+    hidden: set[tuple[str, str, str]] = set()
+    for metric in sorted(small):
+        values = by_metric[metric]
+        # only equations where something is non-zero can hide or leak anything
+        parents = {parent[n] for n in values if n in parent} | {n for n in values if n in kids}
+        found = complementary_suppression(values, {p: kids[p] for p in parents}, below)
+        hidden |= {(level, code, metric) for level, code in found}
+    return hidden
 
 
 def block_values(
@@ -185,6 +254,7 @@ def block_values(
     version: int | None = None,
     suppress: bool = False,
     below: int = SUPPRESS_BELOW,
+    complementary: bool = True,
 ) -> dict[str, dict[str, float | None]]:
     """Block data of one level: ``{code: {metric: value}}``.
 
@@ -197,7 +267,11 @@ def block_values(
     metric_prefix
         Only metrics starting with this (e.g. ``events.``).
     suppress
-        Replace counts from 1 to ``below - 1`` with ``None`` (for public output).
+        Replace hidden values with ``None`` (for public output): counts from 1 to ``below - 1``
+        and, with ``complementary`` (default), the values that would give them back through
+        the sums between levels (:func:`hidden_cells`). Areas (``coverage.*``) stay shown.
+    complementary
+        With ``suppress``: also apply complementary suppression (``False``: primary only).
 
     Raises
     ------
@@ -207,6 +281,9 @@ def block_values(
     if level not in LEVELS:
         raise InvalidInput(f"unknown level {level!r}; expected one of {list(LEVELS)!r}")
     v = _version(con, version)
+    hidden: set[tuple[str, str, str]] = set()
+    if suppress and complementary:
+        hidden = hidden_cells(con, version=v, metric_prefix=metric_prefix, below=below)
     sql = "SELECT code, metric, value FROM block_data WHERE level = ? AND grid_version = ?"
     params: list[Any] = [level, v]
     if code is not None:
@@ -217,7 +294,9 @@ def block_values(
         params.append(metric_prefix)
     out: dict[str, dict[str, float | None]] = {}
     for c, metric, value in con.execute(sql + " ORDER BY code, metric", params).fetchall():
-        shown = suppress_value(float(value), below) if suppress else float(value)
+        shown: float | None = float(value)
+        if suppress and not str(metric).startswith(AREA_PREFIXES):
+            shown = None if (level, str(c), str(metric)) in hidden else suppress_value(shown, below)
         out.setdefault(str(c), {})[str(metric)] = shown
     return out
 

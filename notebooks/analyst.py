@@ -25,6 +25,7 @@ import shapely
 import store
 from fusion.coverage import coverage
 from fusion.density import event_points, h3_counts, hotspots, kde_surface
+from fusion.maps import save_offline
 from fusion.sla import overdue, state_durations
 from yizhi.settings import get_settings
 
@@ -111,9 +112,10 @@ folium.Choropleth(
     fill_color="YlOrRd",
     legend_name="overdue events",
 ).add_to(m)
-out = Path(tempfile.mkdtemp(prefix="yizhi-analyst-")) / "overdue.html"
-m.save(out)
-print("map written to", out, f"({out.stat().st_size:,} bytes, no web tiles: grids only)")
+# save_offline inlines Leaflet (from xstatic-leaflet) instead of linking CDNs: the file opens
+# on a machine without internet access
+out = save_offline(m, Path(tempfile.mkdtemp(prefix="yizhi-analyst-")) / "overdue.html")
+print("map written to", out, f"({out.stat().st_size:,} bytes, self-contained: grids only)")
 
 # %% [markdown]
 # Time spent in each state of the closed loop (report → register → dispatch → handle → verify

@@ -82,6 +82,44 @@ def kind_of(geoms: npt.NDArray[np.object_]) -> Kind:
     return kind
 
 
+_EMPTY: dict[Kind, shapely.Geometry] = {
+    "point": shapely.from_wkt("MULTIPOINT EMPTY"),
+    "line": shapely.from_wkt("MULTILINESTRING EMPTY"),
+    "polygon": shapely.from_wkt("MULTIPOLYGON EMPTY"),
+}
+
+
+def only_kind(geoms: npt.NDArray[np.object_], kind: Kind) -> npt.NDArray[np.object_]:
+    """Geometries reduced to their parts of ``kind``.
+
+    A GeometryCollection (what an overlay gives when a polygon touches another along a line)
+    keeps its parts of the layer's kind; a geometry with none (a grid degenerated to a line or
+    a point) becomes empty and encodes to nothing. Geometries already of the kind are returned
+    as they are (no copy).
+
+    >>> gc = shapely.from_wkt("GEOMETRYCOLLECTION (POLYGON ((0 0, 1 0, 1 1, 0 0)), POINT (5 5))")
+    >>> [g.wkt for g in only_kind(np.array([gc, shapely.Point(1, 1)]), "polygon")]
+    ['MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)))', 'MULTIPOLYGON EMPTY']
+    """
+    types = shapely.get_type_id(geoms)
+    odd = np.flatnonzero(
+        (types >= 0) & ~np.isin(types, [t for t, k in _KIND_OF_TYPE.items() if k == kind])
+    )
+    if not len(odd):
+        return geoms
+    out = geoms.copy()
+    make: Any = {
+        "point": shapely.multipoints,
+        "line": shapely.multilinestrings,
+        "polygon": shapely.multipolygons,
+    }[kind]
+    for i in odd.tolist():
+        parts = shapely.get_parts(shapely.get_parts(geoms[i]))  # collections may hold multi-parts
+        keep = [g for g in parts if _KIND_OF_TYPE.get(int(shapely.get_type_id(g))) == kind]
+        out[i] = make(keep) if keep else _EMPTY[kind]
+    return out
+
+
 def from_geometries(geoms: npt.NDArray[np.object_], kind: Kind | None = None) -> Ragged:
     """Flatten a shapely geometry array of one kind into a :class:`Ragged`.
 
@@ -95,6 +133,7 @@ def from_geometries(geoms: npt.NDArray[np.object_], kind: Kind | None = None) ->
     n = len(geoms)
     if kind is None:
         kind = kind_of(geoms) if n else "polygon"
+    geoms = only_kind(geoms, kind)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     parts = shapely.get_parts(geoms[~empty])
     index = _part_index(geoms[~empty])

@@ -120,6 +120,7 @@ class TileSource:
         self.tree = shapely.STRtree(boxes)
         self._zooms: dict[int, ZoomLevel] = {}
         self._lock = threading.Lock()
+        self._zoom_locks: dict[int, threading.Lock] = {}
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -146,6 +147,10 @@ class TileSource:
         geoms = shapely.from_wkb(wkb)
         keys = table.column("key").to_pylist()
         props = {p: np.asarray(table.column(p).to_pylist(), dtype=object) for p in spec.properties}
+        if spec.block_level is not None:  # public block counts (complementary suppression)
+            from api.tiles._blocks import public_blocks
+
+            props = public_blocks(con, spec.block_level, keys, props)
         return cls.from_lonlat(spec, geoms, keys, props, **kwargs)
 
     # -- metadata -------------------------------------------------------------------------------
@@ -224,10 +229,14 @@ class TileSource:
     def zoom_level(self, z: int) -> ZoomLevel:
         """The layer snapped and encoded for zoom ``z`` (built on first use, then kept)."""
         level = self._zooms.get(z)
-        if level is None:
-            ragged = self._level(z)
-            level = build_level(ragged, self.bbox, z, self.extent, self.buffer)
-            with self._lock:
+        if level is not None:
+            return level
+        with self._lock:  # one build lock per zoom: concurrent first requests wait for one build
+            zoom_lock = self._zoom_locks.setdefault(z, threading.Lock())
+        with zoom_lock:
+            level = self._zooms.get(z)
+            if level is None:
+                level = build_level(self._level(z), self.bbox, z, self.extent, self.buffer)
                 self._zooms[z] = level
         return level
 
@@ -251,8 +260,9 @@ def to_mercator(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
 def data_version(con: duckdb.DuckDBPyConnection) -> str:
     """A token that changes whenever the data behind the tile layers changes.
 
-    It hashes the row counts and latest timestamps of the register, the grid versions and the
-    layer batches: a registry build, a grid edit or an ingest gives a new token.
+    It hashes the row counts and latest timestamps of the register, the grid versions, the
+    layer batches and the block data: a registry build, a grid edit, an ingest or a new
+    computation of block data gives a new token.
     """
     queries = [
         "SELECT count(*), max(finished_at), max(started_at) FROM registry_builds",
@@ -265,6 +275,7 @@ def data_version(con: duckdb.DuckDBPyConnection) -> str:
         "SELECT count(*), max(finished_at) FROM layer_batches",
         "SELECT count(*) FROM events",
         "SELECT count(*) FROM sensors",
+        "SELECT count(*), max(computed_at) FROM block_data",
     ]
     h = hashlib.sha1()
     for q in queries:
@@ -341,6 +352,12 @@ class TileSet:
         if self.cache is not None:
             self.cache.put(key, data)
         return data
+
+    def cached(self, layer: str, z: int, x: int, y: int, *, gzip: bool = False) -> bytes | None:
+        """The tile from the cache only (``None`` on a miss): never encodes, never blocks."""
+        if self.cache is None:
+            return None
+        return self.cache.get((layer, z, x, y, self.version, gzip))
 
     def set_version(self, version: str, sources: Mapping[str, TileSource] | None = None) -> bool:
         """Switch to a new data version (and its reloaded sources); drops stale cached tiles.

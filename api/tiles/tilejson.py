@@ -30,6 +30,8 @@ _PAINT: dict[str, tuple[str, str, float, float, float]] = {
     "doorplates": ("#264653", "#ffffff", 1.0, 1.0, 2.5),
     "events": ("#e63946", "#ffffff", 1.0, 1.0, 4.0),
     "sensors": ("#457b9d", "#ffffff", 1.0, 1.0, 3.5),
+    "event_density": ("#f4a261", "#e76f51", 0.3, 0.5, 0),
+    "camera_coverage": ("#8ecae6", "#219ebc", 0.5, 0.25, 0),
 }
 
 #: ``Tile.Value`` field key -> TileJSON field type.

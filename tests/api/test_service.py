@@ -105,3 +105,16 @@ def test_audit_chain_detects_an_edit(tmp_path: Path) -> None:
     log.path.write_text("\n".join(lines) + "\n")
     with pytest.raises(SchemaError, match="line 2"):
         log.verify()
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_pages_load_nothing_from_outside(api_server: Server, page: str) -> None:
+    import re
+
+    with api_server.client() as http:
+        html = http.get(page).text
+        urls = re.findall(r"""(?:src|href|url)\s*[=:(]\s*['"]([^'"]+)['"]""", html)
+        assert any(u.endswith(".js") for u in urls)
+        for url in urls:
+            assert not re.match(r"^(https?:)?//", url), f"{page} loads {url} from outside"
+            assert http.get(url).status_code == 200, url

@@ -78,14 +78,46 @@ def test_suppression(linked: duckdb.DuckDBPyConnection) -> None:
     public = block_values(linked, "micro_grid", fs.MG1, suppress=True)[fs.MG1]
     assert public["households"] == 20
     assert public["residents.registered"] is None and public["residents.floating"] is None
-    assert (
-        block_values(linked, "micro_grid", fs.MG2, suppress=True)[fs.MG2]["residents.floating"] == 6
-    )
+    # MG2's 6 floating residents are hidden too: MG1's 1 = GRID1's 7 - MG2's 6 otherwise
+    mg2 = block_values(linked, "micro_grid", fs.MG2, suppress=True)[fs.MG2]
+    assert mg2["residents.floating"] is None
+    primary = block_values(linked, "micro_grid", fs.MG2, suppress=True, complementary=False)
+    assert primary[fs.MG2]["residents.floating"] == 6
     assert suppress_value(0) == 0 and suppress_value(4) is None and suppress_value(5) == 5
     events = block_values(linked, "grid", fs.GRID1, metric_prefix="events.state.")
     assert set(events[fs.GRID1]) == {"events.state.reported", "events.state.closed"}
     with pytest.raises(InvalidInput, match="'block'"):
         block_values(linked, "block")
+
+
+def test_published_tables_leak_no_hidden_value(linked: duckdb.DuckDBPyConnection) -> None:
+    from fusion._suppress import single_equation_leaks
+    from fusion.blocks import LEVELS, PARENT
+
+    public = {lv: block_values(linked, lv, suppress=True) for lv in LEVELS}
+    raw = {lv: block_values(linked, lv) for lv in LEVELS}
+    tree = {
+        "micro_grid": {fs.MG1: fs.GRID1, fs.MG2: fs.GRID1, fs.MG3: fs.GRID2},
+        "grid": {fs.GRID1: fs.COMMUNITY, fs.GRID2: fs.COMMUNITY},
+        "community": {fs.COMMUNITY: fs.STREET},
+        "street": {fs.STREET: fs.DISTRICT},
+    }
+    metrics = {m for lv in raw.values() for block in lv.values() for m in block}
+    n_hidden = 0
+    for metric in metrics:
+        values = {(lv, c): v.get(metric, 0.0) for lv in LEVELS for c, v in raw[lv].items()}
+        hidden = {
+            (lv, c) for lv in LEVELS for c, v in public[lv].items() if v.get(metric, 0) is None
+        }
+        n_hidden += len(hidden)
+        children: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for child_level, parents in tree.items():
+            for c, p in parents.items():
+                children.setdefault((PARENT[child_level], p), []).append((child_level, c))
+        assert single_equation_leaks(values, children, hidden) == [], metric
+        for node in hidden:  # published values are never altered
+            assert values[node] != 0
+    assert n_hidden > 0
 
 
 def test_recompute_replaces(linked: duckdb.DuckDBPyConnection) -> None:
