@@ -100,7 +100,12 @@ def version_caps(con: duckdb.DuckDBPyConnection, version: int) -> Caps:
     """The caps a version was made with."""
     p = version_row(con, version)["params"]
     return Caps(
-        int(p.get("open_cap", 150)), int(p.get("closed_cap", 300)), int(p.get("grid_cap", 600))
+        int(p.get("open_cap", 150)),
+        int(p.get("closed_cap", 300)),
+        int(p.get("grid_cap", 600)),
+        # versions stored before these options were made with whole buildings
+        "needed" if p.get("split_buildings", "large") == "needed" else "large",
+        float(p.get("fill", 1.0)),
     )
 
 
@@ -207,7 +212,7 @@ def write_version(
                 vid,
                 parent,
                 kind,
-                json.dumps({**caps.as_dict(), **(params or {})}),
+                json.dumps({**caps.as_dict(), **caps.options(), **(params or {})}),
                 json.dumps(quality, default=_json_default),
                 note,
                 actor,

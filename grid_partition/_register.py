@@ -147,35 +147,70 @@ def _barriers_wgs(extra: Any | None) -> npt.NDArray[np.object_]:
 
 
 def _unit_split(
-    frame: pd.DataFrame, by_b: dict[str, pd.DataFrame]
+    frame: pd.DataFrame, rooms: pd.DataFrame
 ) -> tuple[list[list[int] | None], dict[str, list[str]]]:
     """Per building, per-unit households (None: not split) and the unit codes in order.
 
-    ``by_b``: household rooms per unit (columns unit, n) of each building.
+    ``rooms``: household rooms per unit (columns building_id, unit, n). A building's units
+    come from its rooms when they add up to its households, else its households are split
+    evenly over ``units``.
     """
+    by_b: dict[str, list[tuple[str, int]]] = {}
+    for bid, unit, n in zip(
+        rooms["building_id"].astype(str).tolist(),
+        rooms["unit"].astype(str).tolist(),
+        rooms["n"].astype(np.int64).tolist(),
+        strict=True,
+    ):
+        by_b.setdefault(bid, []).append((unit, n))
     out: list[list[int] | None] = []
     codes: dict[str, list[str]] = {}
-    for bid, hh, nu in zip(frame["building_id"], frame["households"], frame["units"], strict=True):
-        k = int(nu)
-        if k <= 1 or hh <= 0:
+    for bid, hh, nu in zip(
+        frame["building_id"].astype(str).tolist(),
+        frame["households"].astype(np.int64).tolist(),
+        frame["units"].astype(np.int64).tolist(),
+        strict=True,
+    ):
+        if nu <= 1 or hh <= 0:
             out.append(None)
             continue
-        got = by_b.get(str(bid))
-        if got is not None and len(got) > 1 and int(got["n"].sum()) == int(hh):
-            got = got.sort_values("unit")
-            out.append([int(v) for v in got["n"]])
-            codes[str(bid)] = [str(u) for u in got["unit"]]
+        got = by_b.get(bid)
+        if got is not None and len(got) > 1 and sum(n for _, n in got) == hh:
+            got = sorted(got)
+            out.append([n for _, n in got])
+            codes[bid] = [u for u, _ in got]
             continue
-        base, rest = divmod(int(hh), k)
-        out.append([base + (1 if j < rest else 0) for j in range(k)])
-        codes[str(bid)] = [f"{j + 1:02d}" for j in range(k)]
+        base, rest = divmod(hh, nu)
+        out.append([base + (1 if j < rest else 0) for j in range(nu)])
+        codes[bid] = [f"{j + 1:02d}" for j in range(nu)]
     return out, codes
 
 
-def load_communities(
+@dataclass
+class CommunityInput:
+    """The raw inputs of one community as read from the register (WGS84, picklable: plain
+    pandas / numpy / bytes, no connection), turned into a :class:`Community` by
+    :func:`build_community`, possibly in a worker process."""
+
+    code: str
+    polygon_wkb: bytes
+    barriers_wkb: list[bytes]
+    """Barriers (major roads, extra barriers) that touch the community polygon."""
+    frame: pd.DataFrame
+    """Active buildings: building_id, households, units, estate_id, enclosure, wkb."""
+    rooms: pd.DataFrame
+    """Household rooms per unit of those buildings: building_id, unit, n."""
+
+    @property
+    def size(self) -> int:
+        """Number of buildings (used to schedule the largest communities first)."""
+        return len(self.frame)
+
+
+def read_communities(
     con: duckdb.DuckDBPyConnection, codes: list[str], *, barriers: Any | None = None
-) -> list[Community]:
-    """Read the partitioner inputs of ``codes`` from the register.
+) -> list[CommunityInput]:
+    """Read the raw partitioner inputs of ``codes`` from the register (one query per table).
 
     Parameters
     ----------
@@ -188,8 +223,6 @@ def load_communities(
         in WGS84), e.g. water from :func:`address_registry.sources.water_from_geojson`; the
         major roads of the register are always used.
     """
-    import geopandas as gpd
-
     if not codes:
         return []
     con.execute(
@@ -207,67 +240,96 @@ def load_communities(
         "WHERE b.status = 'active' ORDER BY b.community_code, b.building_id"
     ).df()
     rooms = con.execute(
-        "SELECT r.building_id, r.unit, count(*)::INTEGER AS n FROM rooms r "
+        "SELECT b.community_code, r.building_id, r.unit, count(*)::INTEGER AS n FROM rooms r "
         "JOIN buildings b USING (building_id) JOIN _gp_codes c ON b.community_code = c.code "
         "WHERE r.status = 'active' AND r.use = 'household' AND r.unit <> '00' "
-        "AND b.status = 'active' GROUP BY ALL"
+        "AND b.status = 'active' GROUP BY ALL ORDER BY 1, 2, 3"
     ).df()
     roads = con.execute(
-        "SELECT ST_AsWKB(geom) AS wkb, ST_XMin(geom) AS x0, ST_YMin(geom) AS y0, "
-        "ST_XMax(geom) AS x1, ST_YMax(geom) AS y1 FROM roads WHERE is_major AND geom IS NOT NULL"
+        "SELECT ST_AsWKB(geom) AS wkb FROM roads WHERE is_major AND geom IS NOT NULL"
     ).df()
     con.execute("DROP TABLE IF EXISTS _gp_codes")
-    road_geoms = np.asarray(shapely.from_wkb(roads["wkb"].map(bytes).to_list()), dtype=object)
+    road_wkb = [bytes(w) for w in roads["wkb"]]
     extra = _barriers_wgs(barriers)
-    all_barriers = np.concatenate([road_geoms, extra]) if len(extra) else road_geoms
+    all_wkb = road_wkb + [bytes(w) for w in shapely.to_wkb(extra)]
+    all_barriers = np.asarray(shapely.from_wkb(all_wkb), dtype=object).reshape(-1)
     tree = shapely.STRtree(all_barriers) if len(all_barriers) else None
-    out: list[Community] = []
     groups = {str(k): v for k, v in bld.groupby("community_code", sort=True)}
-    by_b = {str(k): v for k, v in rooms.groupby("building_id", sort=False)}
+    room_groups = {str(k): v for k, v in rooms.groupby("community_code", sort=True)}
+    no_rooms = rooms.iloc[:0][["building_id", "unit", "n"]]
+    out: list[CommunityInput] = []
     for code, wkb in zip(areas["code"], areas["wkb"], strict=True):
-        poly_wgs = shapely.make_valid(shapely.from_wkb(bytes(wkb)))
         frame = groups.get(str(code))
         if frame is None or not len(frame):
             continue
-        c = poly_wgs.centroid
-        crs, fwd, back = _transformers(float(c.x), float(c.y))
-        poly = _project(fwd, [poly_wgs])[0]
-        if tree is not None:
-            near = all_barriers[tree.query(poly_wgs, predicate="intersects")]
-            bars = _project(fwd, near) if len(near) else np.empty(0, dtype=object)
-        else:
-            bars = np.empty(0, dtype=object)
-        frame = frame.reset_index(drop=True)
-        units, unit_codes = _unit_split(frame, by_b)
-        geom = _project(fwd, shapely.from_wkb(frame["wkb"].map(bytes).to_list()))
-        geom = _inside(geom, poly)
-        gdf = gpd.GeoDataFrame(
-            {
-                "building_id": frame["building_id"].astype(str).to_numpy(dtype=object),
-                "households": frame["households"].astype(np.int64).to_numpy(),
-                "units": pd.Series(units, dtype=object).to_numpy(),
-                "estate_id": frame["estate_id"]
-                .astype(object)
-                .where(frame["estate_id"].notna(), None),
-                "enclosure": frame["enclosure"]
-                .astype(object)
-                .where(frame["enclosure"].notna(), None),
-            },
-            geometry=geom,
-            crs=crs,
+        poly_wgs = shapely.make_valid(shapely.from_wkb(bytes(wkb)))
+        near = (
+            np.sort(np.asarray(tree.query(poly_wgs, predicate="intersects"), dtype=np.int64))
+            if tree is not None
+            else np.empty(0, dtype=np.int64)
         )
+        got = room_groups.get(str(code))
         out.append(
-            Community(
+            CommunityInput(
                 code=str(code),
-                crs=crs,
-                polygon=poly,
-                barriers=np.asarray(bars, dtype=object),
-                buildings=gdf,
-                unit_codes=unit_codes,
-                _to_wgs=back,
+                polygon_wkb=bytes(wkb),
+                barriers_wkb=[all_wkb[int(i)] for i in near],
+                frame=frame.drop(columns="community_code").reset_index(drop=True),
+                rooms=no_rooms
+                if got is None
+                else got[["building_id", "unit", "n"]].reset_index(drop=True),
             )
         )
     return out
+
+
+def build_community(inp: CommunityInput) -> Community:
+    """Project one community's raw inputs to its metric CRS and normalise its buildings."""
+    import geopandas as gpd
+
+    poly_wgs = shapely.make_valid(shapely.from_wkb(inp.polygon_wkb))
+    c = poly_wgs.centroid
+    crs, fwd, back = _transformers(float(c.x), float(c.y))
+    poly = _project(fwd, [poly_wgs])[0]
+    if inp.barriers_wkb:
+        bars = _project(fwd, shapely.from_wkb(inp.barriers_wkb))
+    else:
+        bars = np.empty(0, dtype=object)
+    frame = inp.frame
+    units, unit_codes = _unit_split(frame, inp.rooms)
+    geom = _project(fwd, shapely.from_wkb(frame["wkb"].map(bytes).to_list()))
+    geom = _inside(geom, poly)
+    gdf = gpd.GeoDataFrame(
+        {
+            "building_id": frame["building_id"].astype(str).to_numpy(dtype=object),
+            "households": frame["households"].astype(np.int64).to_numpy(),
+            "units": pd.Series(units, dtype=object).to_numpy(),
+            "estate_id": frame["estate_id"].astype(object).where(frame["estate_id"].notna(), None),
+            "enclosure": frame["enclosure"].astype(object).where(frame["enclosure"].notna(), None),
+        },
+        geometry=geom,
+        crs=crs,
+    )
+    return Community(
+        code=inp.code,
+        crs=crs,
+        polygon=poly,
+        barriers=np.asarray(bars, dtype=object),
+        buildings=gdf,
+        unit_codes=unit_codes,
+        _to_wgs=back,
+    )
+
+
+def load_communities(
+    con: duckdb.DuckDBPyConnection, codes: list[str], *, barriers: Any | None = None
+) -> list[Community]:
+    """Read the partitioner inputs of ``codes`` from the register, in this process.
+
+    :func:`read_communities` then :func:`build_community` for each; see there for the
+    parameters.
+    """
+    return [build_community(i) for i in read_communities(con, codes, barriers=barriers)]
 
 
 def _inside(geom: npt.NDArray[np.object_], poly: Any) -> npt.NDArray[np.object_]:

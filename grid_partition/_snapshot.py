@@ -24,7 +24,7 @@ The rules (each a stable name used in errors as ``rule=``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -42,15 +42,22 @@ UNIT_GRID_AREA = 10_000.0
 
 @dataclass(frozen=True)
 class Caps:
-    """Household caps of a version."""
+    """Household caps of a version, and how the partitioner splits buildings to meet them
+    (:class:`grid_partition.partition.GridPartitioner`'s ``split_buildings`` and ``fill``)."""
 
     open_cap: int = 150
     closed_cap: int = 300
     grid_cap: int = 600
+    split_buildings: Literal["needed", "large"] = "needed"
+    fill: float = 0.92
 
     def as_dict(self) -> dict[str, int]:
         """The caps as stored in ``grid_versions.params``."""
         return {"open_cap": self.open_cap, "closed_cap": self.closed_cap, "grid_cap": self.grid_cap}
+
+    def options(self) -> dict[str, Any]:
+        """The partitioner options, also stored in ``grid_versions.params``."""
+        return {"split_buildings": self.split_buildings, "fill": self.fill}
 
 
 @dataclass(frozen=True)

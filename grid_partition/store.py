@@ -8,19 +8,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pandas as pd
 
 from grid_partition._io import churn_vs_parent, write_version
-from grid_partition._register import Community, community_codes, load_communities
+from grid_partition._parallel import ProgressFn, check_workers, solve_inputs
+from grid_partition._register import Community, community_codes, read_communities
 from grid_partition._snapshot import Caps, Snapshot, materialise, prepare
 from yizhi.errors import InvalidInput
 
-#: Called after each community with (done, total, community code).
-ProgressFn = Callable[[int, int, str], None]
+__all__ = ["ProgressFn", "check_options", "partition_store", "solve_community", "to_rows"]
 
 
 def to_rows(ctx: Community, frame: pd.DataFrame) -> pd.DataFrame:
@@ -51,6 +50,8 @@ def solve_community(ctx: Community, caps: Caps, previous: pd.DataFrame | None = 
         closed_cap=caps.closed_cap,
         grid_cap=caps.grid_cap,
         community_code=ctx.code,
+        split_buildings=caps.split_buildings,
+        fill=caps.fill,
     )
     p.solve(previous=previous, boundaries=False)
     a = p.assignments_
@@ -70,6 +71,21 @@ def solve_community(ctx: Community, caps: Caps, previous: pd.DataFrame | None = 
     return snap
 
 
+def check_options(split_buildings: str, fill: float) -> None:
+    """Refuse partitioner options that no community could use (before any work starts).
+
+    Raises
+    ------
+    InvalidInput
+        For a ``split_buildings`` other than ``"needed"`` / ``"large"``, or ``fill`` outside
+        (0, 1].
+    """
+    if split_buildings not in ("needed", "large"):
+        raise InvalidInput(f"split_buildings must be 'needed' or 'large', not {split_buildings!r}")
+    if not (isinstance(fill, int | float) and 0 < fill <= 1):
+        raise InvalidInput(f"fill must be in (0, 1], not {fill!r}")
+
+
 def partition_store(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -81,8 +97,15 @@ def partition_store(
     note: str | None = None,
     actor: str | None = None,
     progress: ProgressFn | None = None,
+    workers: int | None = None,
+    split_buildings: Literal["needed", "large"] = "needed",
+    fill: float = 0.92,
 ) -> int:
     """Partition communities of the register and store a new active version.
+
+    Communities are independent: they are partitioned in ``workers`` processes at once (the
+    register is read here, the results are written here in one transaction), and the
+    version does not depend on the number of workers.
 
     Parameters
     ----------
@@ -99,7 +122,16 @@ def partition_store(
     note, actor
         Stored with the version.
     progress
-        Called after each community with ``(done, total, code)``.
+        Called after each community with ``(done, total, code)``, in this process.
+    workers
+        Worker processes (default: the CPUs, at most the ``threads`` setting); 1 solves
+        every community in this process.
+    split_buildings, fill
+        How the partitioner meets the caps (see
+        :class:`~grid_partition.partition.GridPartitioner`): ``"needed"`` splits a building
+        of several units (never a unit) where no split of whole buildings fits, ``"large"``
+        only buildings over their cap; stored with the version, so that a repartition or a
+        rebalance uses the same.
 
     Returns
     -------
@@ -109,7 +141,9 @@ def partition_store(
     from grid_partition._validate import check_caps
 
     check_caps(open_cap=open_cap, closed_cap=closed_cap, grid_cap=grid_cap)
-    caps = Caps(int(open_cap), int(closed_cap), int(grid_cap))
+    n_workers = check_workers(workers)
+    check_options(split_buildings, fill)
+    caps = Caps(int(open_cap), int(closed_cap), int(grid_cap), split_buildings, float(fill))
     codes = community_codes(con, communities)
     if not codes:
         raise InvalidInput("the register holds no community with a boundary and buildings")
@@ -117,11 +151,8 @@ def partition_store(
         "SELECT max(version_id) FROM grid_versions WHERE status = 'active'"
     ).fetchone()
     parent = None if row is None or row[0] is None else int(row[0])
-    snaps: list[Snapshot] = []
-    for i, ctx in enumerate(load_communities(con, codes, barriers=barriers)):
-        snaps.append(solve_community(ctx, caps))
-        if progress:
-            progress(i + 1, len(codes), ctx.code)
+    inputs = read_communities(con, codes, barriers=barriers)
+    snaps = solve_inputs(inputs, caps, workers=n_workers, progress=progress)
     vid = write_version(
         con,
         snaps,

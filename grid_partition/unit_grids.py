@@ -31,8 +31,19 @@ from yizhi.errors import InvalidInput
 TARGET_AREA = 10_000.0
 
 
+#: Precision of a cut position (CRS units: a micrometre).
+CUT_XTOL = 1e-6
+
+
 def _cut(poly: Geometry, k: int, out: list[Geometry]) -> None:
-    """Append ``k`` pieces of ``poly`` with equal areas, cut across the longer side."""
+    """Append ``k`` pieces of ``poly`` with equal areas, cut across the longer side.
+
+    The cut position is the root of (area left of the cut − the wanted share), a continuous
+    increasing function: Brent's method finds it to :data:`CUT_XTOL` in about six rectangle
+    clips (bisection needed fifty overlays, and they were the cost).
+    """
+    from scipy.optimize import brentq
+
     if k <= 1:
         out.append(poly)
         return
@@ -50,14 +61,19 @@ def _cut(poly: Geometry, k: int, out: list[Geometry]) -> None:
         )
         return shapely.intersection(poly, box)
 
-    a, b = lo, hi
-    for _ in range(50):
-        mid = 0.5 * (a + b)
-        if left(mid).area < goal:
-            a = mid
-        else:
-            b = mid
-    cut = 0.5 * (a + b)
+    def left_area(c: float) -> float:
+        # GEOS's rectangle clip: ~20x faster than an overlay, same area; its output may be
+        # invalid (so the pieces kept are cut by `left`) and it refuses some inputs
+        rect = (x0 - 1, y0 - 1, c, y1 + 1) if along_x else (x0 - 1, y0 - 1, x1 + 1, c)
+        try:
+            return float(shapely.area(shapely.clip_by_rect(poly, *rect)))
+        except shapely.errors.GEOSException:
+            return float(left(c).area)
+
+    if hi > lo:
+        cut = float(brentq(lambda c: left_area(c) - goal, lo, hi, xtol=CUT_XTOL, maxiter=200))
+    else:
+        cut = lo
     lpart = left(cut)
     rpart = shapely.difference(poly, lpart)
     _cut(lpart, k1, out)

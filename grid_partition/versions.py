@@ -21,9 +21,9 @@ from grid_partition._io import (
     version_row,
     write_version,
 )
-from grid_partition._register import community_codes, load_communities
-from grid_partition._snapshot import Caps, Snapshot
-from grid_partition.store import solve_community, to_rows
+from grid_partition._parallel import check_workers, solve_inputs
+from grid_partition._register import community_codes, read_communities
+from grid_partition._snapshot import Caps
 from yizhi.errors import NotFound
 
 #: Relative area of the symmetric difference above which a polygon counts as re-shaped.
@@ -133,6 +133,7 @@ def repartition(
     note: str | None = None,
     actor: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    workers: int | None = None,
 ) -> int:
     """Partition again after the register changed, keeping what still holds.
 
@@ -142,7 +143,8 @@ def repartition(
     again, with unused codes. Communities new to the register are partitioned from scratch.
     A community whose active buildings and households are exactly those of the base version
     is carried over unchanged (when no extra ``barriers`` are given), so an unchanged register
-    repartitions with zero churn.
+    repartitions with zero churn. Communities are solved in ``workers`` processes (default:
+    the CPUs, at most the ``threads`` setting), with the same result for any count.
 
     Returns
     -------
@@ -155,15 +157,14 @@ def repartition(
     prev = assignments(con, base, codes)
     same = [] if barriers is not None else unchanged_communities(con, prev, codes)
     todo = [c for c in codes if c not in set(same)]
-    snaps: list[Snapshot] = []
-    for i, ctx in enumerate(load_communities(con, todo, barriers=barriers)):
-        mine = prev[prev["community_code"] == ctx.code]
-        previous = to_rows(ctx, mine) if len(mine) else None
-        if previous is not None:
-            previous = previous[previous["unit"] >= 0]
-        snaps.append(solve_community(ctx, caps, previous))
-        if progress:
-            progress(i + 1, len(todo), ctx.code)
+    n_workers = check_workers(workers)
+    inputs = read_communities(con, todo, barriers=barriers)
+    cols = ["building_id", "unit", "micro_grid_code", "grid_code"]
+    previous = {
+        str(k): v[cols].reset_index(drop=True)
+        for k, v in prev[prev["community_code"].isin(todo)].groupby("community_code")
+    }
+    snaps = solve_inputs(inputs, caps, previous=previous, workers=n_workers, progress=progress)
     vid = write_version(
         con,
         snaps,

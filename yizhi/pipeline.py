@@ -104,6 +104,7 @@ def _stage_grids(
     con: duckdb.DuckDBPyConnection, settings: Settings, step: StepFn
 ) -> dict[str, Any]:
     from address_registry.sources import water_from_geojson
+    from grid_partition._parallel import default_workers
     from grid_partition.store import partition_store
     from grid_partition.versions import quality
 
@@ -119,6 +120,7 @@ def _stage_grids(
         note="yizhi demo: sample city",
         actor="demo",
         progress=progress,
+        workers=default_workers(settings),
     )
     return {"version": version, "quality": quality(con, version)}
 

@@ -38,9 +38,17 @@ def test_export_writes_four_layers(reg: Reg, tmp_path: Path) -> None:
     assert names == set(LAYERS)
     a = pyogrio.read_dataframe(tmp_path / "v1.gpkg", layer="assignments")
     assert a.crs.to_epsg() == 4326
-    assert len(a) == out["layers"]["assignments"] == len(ids[A]) + len(ids[B])
+    assert len(a) == out["layers"]["assignments"]
+    assert set(a["building_id"]) == set(ids[A]) | set(ids[B])
     assert set(a.geometry.geom_type) == {"Point"}
-    assert set(a["unit"]) == {"00"} and a["grid_code"].str.len().eq(15).all()
+    assert a["grid_code"].str.len().eq(15).all()
+    # whole buildings have one row (unit 00); the default split_buildings="needed" also splits
+    # a few multi-unit buildings by unit: one row per unit, each unit once, never with a 00 row
+    split = a[a["unit"] != "00"]
+    assert 0 < split["building_id"].nunique() < len(ids[A])
+    assert not set(split["building_id"]) & set(a.loc[a["unit"] == "00", "building_id"])
+    assert split.groupby("building_id")["unit"].agg(lambda u: u.is_unique and len(u) > 1).all()
+    assert len(a) == len(ids[A]) + len(ids[B]) + len(split) - split["building_id"].nunique()
     g = pyogrio.read_dataframe(tmp_path / "v1.gpkg", layer="grids")
     assert len(g) == 5 and set(g.geometry.geom_type) <= {"Polygon", "MultiPolygon"}
     with pytest.raises(InvalidInput, match="shp"):

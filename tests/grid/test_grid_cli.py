@@ -53,3 +53,12 @@ def test_partition_check_at_diff_export_import(db: Path, tmp_path: Path) -> None
 def test_refused_edit_raises_conflict(db: Path) -> None:
     with pytest.raises(Conflict, match="community"):
         _run("edit", "merge", A + "001", "310101002002001", "--db", str(db), "--json")
+
+
+def test_partition_options_are_checked_before_any_work(db: Path) -> None:
+    from yizhi.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="workers must be at least 1, got 0"):
+        _run("partition", "--db", str(db), "--workers", "0", "--json")
+    with pytest.raises(InvalidInput, match="split_buildings"):
+        _run("partition", "--db", str(db), "--split-buildings", "all", "--json")

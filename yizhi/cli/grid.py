@@ -26,6 +26,13 @@ DbOption = typer.Option(None, "--db", help="Database file (default: $YIZHI_DB)."
 VersionOption = typer.Option(None, "--version", "-v", help="Version (default: the active one).")
 ActorOption = typer.Option(None, "--actor", help="Who made it (stored with the version).")
 NoteOption = typer.Option(None, "--note", help="Why (stored with the version).")
+WorkersOption = typer.Option(
+    None,
+    "--workers",
+    "-w",
+    help="Worker processes partitioning communities at once (default: the CPUs, at most "
+    "$YIZHI_THREADS); the result does not depend on it.",
+)
 
 
 def _connect(db: Path | None) -> Any:
@@ -84,15 +91,26 @@ def partition_cmd(
         300, "--closed-cap", help="Households of a closed-estate micro-grid."
     ),
     grid_cap: int = typer.Option(600, "--grid-cap", help="Households of a grid."),
+    split_buildings: str = typer.Option(
+        "needed",
+        "--split-buildings",
+        help="'needed': split a building of several units where whole buildings do not fit "
+        "(fewer micro-grids); 'large': only buildings over their cap. A unit is never split.",
+    ),
+    fill: float = typer.Option(
+        0.92, "--fill", help="Planned fill of a micro-grid, in (0, 1]: slack for compact cuts."
+    ),
     water: bool = typer.Option(False, "--water", help="Also cut along the sample's water."),
     note: str | None = NoteOption,
     actor: str | None = ActorOption,
+    workers: int | None = WorkersOption,
     db: Path | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Partition communities of the register and store a new active version."""
-    from grid_partition.store import partition_store
+    from grid_partition.store import check_options, partition_store
 
+    check_options(split_buildings, fill)
     barriers = None
     if water:
         from address_registry.sources import water_from_geojson
@@ -112,6 +130,9 @@ def partition_cmd(
                 note=note,
                 actor=actor,
                 progress=step,
+                workers=workers,
+                split_buildings="large" if split_buildings == "large" else "needed",
+                fill=fill,
             )
         emit(_version_summary(con, vid), as_json=as_json, title=f"grid version {vid}")
     finally:
@@ -124,6 +145,7 @@ def repartition_cmd(
     community: list[str] = typer.Option(None, "--community", "-c", help="Community code (repeat)."),
     note: str | None = NoteOption,
     actor: str | None = ActorOption,
+    workers: int | None = WorkersOption,
     db: Path | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -135,7 +157,13 @@ def repartition_cmd(
         with progress(quiet=as_json) as bar:
             step = _stepper(bar, bar.add_task("repartition", total=None), "repartition")
             vid = repartition(
-                con, version, communities=community or None, note=note, actor=actor, progress=step
+                con,
+                version,
+                communities=community or None,
+                note=note,
+                actor=actor,
+                progress=step,
+                workers=workers,
             )
         emit(_version_summary(con, vid), as_json=as_json, title=f"grid version {vid}")
     finally:
