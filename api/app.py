@@ -23,6 +23,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from api import problems
 from api.deps import ServiceDep, caller
 from api.routes import features, grids, lookups, pages, people, tiles
+from api.routes._lookupfast import LookupFastPath
 from api.service import Service
 from yizhi import __version__
 
@@ -94,6 +95,7 @@ def create_app(
     app.state.service = svc
     problems.install(app)
     app.add_middleware(tiles.TileFastPath)  # cached tiles skip routing (api/routes/_tilefast.py)
+    app.add_middleware(LookupFastPath)  # plain grids/at and resolve too (api/routes/_lookupfast.py)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
 
     @app.get("/health", tags=["service"], summary="Health of the service and its store")

@@ -201,23 +201,31 @@ def main() -> None:
             rows = []
             for name in ("health", "grids_at", "resolve"):
                 _warm(url, paths[name])
-                r = wrk(
-                    url, paths[name], seconds=args.seconds, connections=args.connections, work=work
-                )
-                rows.append((name, r))
+                for think in (args.think_ms, 0.0):
+                    r = wrk(
+                        url,
+                        paths[name],
+                        seconds=args.seconds,
+                        connections=args.connections,
+                        work=work,
+                        think_ms=think,
+                    )
+                    rows.append((name, think, r))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     print(f"## API load: {args.connections} clients × {args.seconds} s, {args.workers} worker(s)\n")
     print(
-        "| endpoint | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | p99 goal | p99 / goal |"
+        "| endpoint | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | errors | "
+        "p99 goal | p99 / goal |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, r in rows:
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, think, r in rows:
         goal = goals.get(name)
         ratio = f"{r['p99_ms'] / goal:.2f}" if goal else ""
+        mode = f"paced, {think:g} ms think" if think else "back-to-back"
         print(
-            f"| {name} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
+            f"| {name} | {mode} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
             f"{r['p99_ms']:.2f} | {r['max_ms']:.1f} | {r['errors']} | {goal or ''} | {ratio} |"
         )
 
