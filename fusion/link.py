@@ -14,12 +14,15 @@ records whose grids changed; ``incremental=False`` relinks everything.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
 
 from yizhi.errors import Conflict, InvalidInput
+
+if TYPE_CHECKING:
+    from fusion.engine import SpatialEngine
 
 LAYERS: tuple[str, ...] = ("people", "legal_persons", "houses", "events", "sensors")
 METHODS: tuple[str, ...] = ("room_id", "building_id", "address", "coordinates", "coordinates_area")
@@ -88,6 +91,7 @@ def link(
     progress: Progress | None = None,
     *,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
+    engine: SpatialEngine | None = None,
 ) -> dict[str, Any]:
     """Link layer records to rooms / buildings and grids.
 
@@ -104,6 +108,12 @@ def link(
         Called as ``progress(layer, done, total)`` while a layer is linked.
     tolerance_m
         A point outside every building takes the nearest building within this distance.
+    engine
+        A spatial engine (:func:`fusion.get_engine`, e.g. ``"dask"`` on a cluster) for the
+        point-in-polygon joins of points onto micro-grids and unit grids. ``None`` (default):
+        SQL in this store. Both give the same links, except for a point exactly on a polygon
+        boundary: SQL takes the polygons containing it (``ST_Contains``), the engine those
+        covering it (boundary included); both then take the smallest code.
 
     Returns
     -------
@@ -115,7 +125,7 @@ def link(
     version = active_version(con)
     report: dict[str, Any] = {"grid_version": version, "layers": {}}
     for layer in chosen:
-        processed = _link_layer(con, layer, version, incremental, progress, tolerance_m)
+        processed = _link_layer(con, layer, version, incremental, progress, tolerance_m, engine)
         report["layers"][layer] = summary(con, layer) | {"processed": processed}
     return report
 
@@ -155,6 +165,7 @@ def _link_layer(
     incremental: bool,
     progress: Progress | None,
     tolerance_m: float,
+    engine: SpatialEngine | None = None,
 ) -> int:
     room, address, lon, lat = _COLUMNS[layer]
     # Records gone from the layer leave the links and the queue.
@@ -217,7 +228,7 @@ def _link_layer(
                 "(SELECT source_id FROM _fx_hit)",
             )
             progress(layer, min(done, total) if i < len(steps) - 1 else done, total)
-    _to_grids(con, version)
+    _to_grids(con, version, engine)
     _write(con, layer, version)
     if progress is not None:
         progress(layer, total, total)
@@ -381,8 +392,53 @@ def _by_area(con: duckdb.DuckDBPyConnection, version: int) -> None:
     )
 
 
-def _to_grids(con: duckdb.DuckDBPyConnection, version: int) -> None:
+def _engine_pip(
+    con: duckdb.DuckDBPyConnection, engine: SpatialEngine, points_sql: str, polygons_sql: str
+) -> pd.DataFrame:
+    """``source_id, code``: the smallest polygon code covering each point, by the engine."""
+    import shapely
+
+    pts = con.execute(points_sql).df()
+    if pts.empty:
+        return pd.DataFrame({"source_id": pd.Series([], dtype=object), "code": []})
+    polys = con.execute(polygons_sql).df()
+    if polys.empty:
+        return pd.DataFrame({"source_id": pd.Series([], dtype=object), "code": []})
+    geoms = shapely.from_wkb([bytes(b) for b in polys["wkb"]])
+    found = engine.points_in_polygons(
+        pts.rename(columns={"source_id": "point_id"}),
+        pd.DataFrame({"polygon_id": polys["code"].to_numpy(), "geometry": geoms}),
+    )
+    return pd.DataFrame(
+        {"source_id": found["point_id"].to_numpy(), "code": found["polygon_id"].to_numpy()}
+    )
+
+
+def _to_grids(
+    con: duckdb.DuckDBPyConnection, version: int, engine: SpatialEngine | None = None
+) -> None:
     """Micro-grid, grid, unit grid and admin codes of every hit; misses go to the failures."""
+    if engine is None:
+        by_point_mg = f"""
+        INSERT INTO _fx_mg
+        SELECT p.source_id, min(m.micro_grid_code), 1, NULL
+        FROM _fx_pt p JOIN micro_grids m
+          ON m.version_id = {version} AND ST_Contains(m.geom, ST_Point(p.plon, p.plat))
+        WHERE p.plon IS NOT NULL AND p.source_id NOT IN (SELECT source_id FROM _fx_mg)
+        GROUP BY p.source_id;"""
+        by_point_ug = f"""
+        CREATE OR REPLACE TEMP TABLE _fx_ug AS
+        SELECT p.source_id, min(u.unit_grid_code) AS unit_grid_code
+        FROM _fx_pt p JOIN unit_grids u
+          ON u.version_id = {version} AND ST_Contains(u.geom, ST_Point(p.plon, p.plat))
+        WHERE p.plon IS NOT NULL
+        GROUP BY p.source_id;"""
+    else:
+        by_point_mg = """
+        INSERT INTO _fx_mg SELECT source_id, code, 1, NULL FROM _fx_engine_mg;"""
+        by_point_ug = """
+        CREATE OR REPLACE TEMP TABLE _fx_ug AS
+        SELECT source_id, code AS unit_grid_code FROM _fx_engine_ug;"""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fx_pt AS
         SELECT h.*, coalesce(h.lon, b.lon) AS plon, coalesce(h.lat, b.lat) AS plat
@@ -399,21 +455,33 @@ def _to_grids(con: duckdb.DuckDBPyConnection, version: int) -> None:
             PARTITION BY p.source_id
             ORDER BY (a.unit = substr(p.room_id, 26, 2)) DESC NULLS LAST, a.households DESC,
                      a.micro_grid_code) = 1;
-
+    """)
+    if engine is not None:
+        # the heavy point-in-polygon joins go to the engine (e.g. Dask on a cluster)
+        points = (
+            "SELECT source_id, plon AS x, plat AS y FROM _fx_pt WHERE plon IS NOT NULL "
+            "AND plat IS NOT NULL"
+        )
+        mg = _engine_pip(
+            con,
+            engine,
+            points + " AND source_id NOT IN (SELECT source_id FROM _fx_mg)",
+            "SELECT micro_grid_code AS code, ST_AsWKB(geom) AS wkb FROM micro_grids "
+            f"WHERE version_id = {version} AND geom IS NOT NULL",
+        )
+        _temp_from_frame(con, "_fx_engine_mg", mg)
+        ug = _engine_pip(
+            con,
+            engine,
+            points,
+            "SELECT unit_grid_code AS code, ST_AsWKB(geom) AS wkb FROM unit_grids "
+            f"WHERE version_id = {version} AND geom IS NOT NULL",
+        )
+        _temp_from_frame(con, "_fx_engine_ug", ug)
+    con.execute(f"""
         -- by point: area links and buildings without an assignment
-        INSERT INTO _fx_mg
-        SELECT p.source_id, min(m.micro_grid_code), 1, NULL
-        FROM _fx_pt p JOIN micro_grids m
-          ON m.version_id = {version} AND ST_Contains(m.geom, ST_Point(p.plon, p.plat))
-        WHERE p.plon IS NOT NULL AND p.source_id NOT IN (SELECT source_id FROM _fx_mg)
-        GROUP BY p.source_id;
-
-        CREATE OR REPLACE TEMP TABLE _fx_ug AS
-        SELECT p.source_id, min(u.unit_grid_code) AS unit_grid_code
-        FROM _fx_pt p JOIN unit_grids u
-          ON u.version_id = {version} AND ST_Contains(u.geom, ST_Point(p.plon, p.plat))
-        WHERE p.plon IS NOT NULL
-        GROUP BY p.source_id;
+        {by_point_mg}
+        {by_point_ug}
 
         CREATE OR REPLACE TEMP TABLE _fx_linked AS
         SELECT p.source_id, p.room_id, p.building_id, p.method,

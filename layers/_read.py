@@ -4,6 +4,13 @@ Every reader yields a SQL FROM item whose columns are the kind's *canonical* col
 an optional column missing from the file is NULL), ``_line`` (the CSV physical line, header = 1,
 before rejected lines are accounted for; otherwise the 1-based row or feature number) and
 ``_geom_kind`` (the geometry type of a geo file, NULL otherwise).
+
+CSV is special: DuckDB's CSV reader has no row-number column, and ``WITH ORDINALITY`` makes the
+whole pipeline above it single-threaded (a streaming window), which doubled the CPU and the wall
+time of the validation. So the CSV's ``from_sql`` leaves ``_line`` NULL and sets
+:attr:`Source.line_from_rowid`: the ingest materialises it with ``preserve_insertion_order`` on
+(a parallel scan whose rows still land in file order) and numbers the lines from ``rowid``.
+``numbered_sql`` keeps an ordinality-numbered reader for small, narrow checks.
 """
 
 from __future__ import annotations
@@ -103,6 +110,15 @@ class Source:
     rejects_table: str | None = None
     temp_files: list[Path] = field(default_factory=list)
     present: set[str] = field(default_factory=set)
+    #: When set, ``_line`` of ``from_sql`` is NULL: the first table materialised from it in
+    #: insertion order gets ``_line = rowid + line_from_rowid``.
+    line_from_rowid: int | None = None
+    #: The same rows with ``_line`` filled (serial scan; for narrow checks). Default: from_sql.
+    numbered_sql: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.numbered_sql:
+            self.numbered_sql = self.from_sql
 
 
 def _q(name: str) -> str:
@@ -247,16 +263,28 @@ def _open_csv(
         raise InvalidInput(f"{path}: line 1: duplicate column names {dupes}")
     columns = "{" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in found) + "}"
     exprs, present = _resolve_columns(kind, found, mapping, path, {})
-    reader = (
-        f"read_csv({_lit(str(actual))}, {options}, columns = {columns}, ignore_errors = true, "
-        "store_rejects = true, rejects_table = '_layer_rejects', rejects_scan = '_layer_scans')"
+    reader = f"read_csv({_lit(str(actual))}, {options}, columns = {columns}, ignore_errors = true"
+    rejects = (
+        ", store_rejects = true, rejects_table = '_layer_rejects', rejects_scan = '_layer_scans'"
     )
+    # parallel scan: lines are numbered from rowid after an insertion-ordered materialisation
     sql = (
+        f"(SELECT {', '.join(exprs)}, NULL::BIGINT AS _line, NULL::VARCHAR AS _geom_kind "
+        f"FROM {reader}{rejects}))"
+    )
+    numbered = (  # rejects stored here too: duplicates collapse by line (_fix_lines)
         f"(SELECT {', '.join(exprs)}, ordinality + 1 AS _line, NULL::VARCHAR AS _geom_kind "
-        f"FROM {reader} WITH ORDINALITY)"
+        f"FROM {reader}{rejects}) WITH ORDINALITY)"
     )
     return Source(
-        path, "csv", sql, rejects_table="_layer_rejects", temp_files=temp, present=present
+        path,
+        "csv",
+        sql,
+        rejects_table="_layer_rejects",
+        temp_files=temp,
+        present=present,
+        line_from_rowid=2,
+        numbered_sql=numbered,
     )
 
 
