@@ -37,9 +37,11 @@ ORDER = [
     "layers_ingest",
     "lifecycle",
     "fusion_pip",
-    "fusion",
     "tiles",
+    "tiles_http",
     "api_load",
+    "api_grids",
+    "fusion_city",
 ]
 
 
