@@ -20,60 +20,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 import store
+from benchmarks._measure import TreeRss, cpu_seconds
 
 FULL_PEOPLE = 17_700_000
 GOAL_SECONDS = 600.0
 GOAL_GIB = 12.0
 
 
-class _PeakRss:
-    """Peak RSS of this process and its children, sampled every ``interval`` seconds."""
-
-    def __init__(self, interval: float = 0.2) -> None:
-        self.peak = 0
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    continue
-            self.peak = max(self.peak, total)
-            time.sleep(self.interval)
-
-    def __enter__(self) -> _PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def _cpu() -> float:
-    t = psutil.Process().cpu_times()
-    return float(t.user + t.system + t.children_user + t.children_system)
-
-
 def _stage(results: dict[str, Any], name: str) -> Any:
     class _Timer:
         def __enter__(self) -> dict[str, Any]:
-            self.rss = _PeakRss().__enter__()
-            self.t, self.c = time.perf_counter(), _cpu()
+            self.rss = TreeRss().__enter__()
+            self.t, self.c = time.perf_counter(), cpu_seconds()
             self.out: dict[str, Any] = {}
             return self.out
 
@@ -81,7 +44,7 @@ def _stage(results: dict[str, Any], name: str) -> Any:
             self.rss.__exit__()
             self.out.update(
                 seconds=round(time.perf_counter() - self.t, 1),
-                cpu_seconds=round(_cpu() - self.c, 1),
+                cpu_seconds=round(cpu_seconds() - self.c, 1),
                 peak_rss_gib=round(self.rss.peak / 2**30, 2),
                 load_avg_1m=round(os.getloadavg()[0], 1),
             )

@@ -16,52 +16,15 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import psutil
 
 import store
+from benchmarks._measure import TreeRss, cpu_seconds
 
 GOAL_SECONDS = 600.0
-
-
-class TreeRss:
-    """Sample the RSS of this process plus its children in a thread; ``peak`` is the largest
-    total seen (worker processes hold their own copies of what they solve)."""
-
-    def __init__(self, interval: float = 0.1) -> None:
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    continue
-            self.peak = max(self.peak, total)
-            time.sleep(self.interval)
-
-    def __enter__(self) -> TreeRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def _cpu() -> float:
-    """CPU seconds of this process and of its children that ended (the workers)."""
-    t = psutil.Process().cpu_times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,14 +60,14 @@ def main(argv: list[str] | None = None) -> int:
             "SELECT count(*), count(DISTINCT community_code) FROM buildings WHERE status = 'active'"
         ).fetchone() or (0, 0)
         load0 = psutil.getloadavg()[0]
-        cpu0 = _cpu()
+        cpu0 = cpu_seconds()
         with TreeRss() as rss:
             t1 = time.perf_counter()
             version = partition_store(
                 con, note="benchmark", actor="benchmarks.partition_city", workers=workers
             )
             seconds = time.perf_counter() - t1
-        cpu = _cpu() - cpu0
+        cpu = cpu_seconds() - cpu0
         load1 = psutil.getloadavg()[0]
         q = quality(con, version)
         grids, micro, unit = con.execute(
