@@ -399,4 +399,24 @@ def list_versions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     ]
 
 
-__all__ = ["diff", "grid_at", "list_versions", "quality", "repartition"]
+def point_index(
+    con: duckdb.DuckDBPyConnection, version: int | None = None
+) -> tuple[int, _PointIndex]:
+    """The version number and the in-memory point index of a grid version (active by default).
+
+    This is what :func:`grid_at` looks points up in; a server keeps it and answers points with
+    no SQL (``index.at(lon, lat)`` gives the grid, micro-grid and unit grid at a WGS84 point).
+    """
+    return _index(con, version)
+
+
+__all__ = [
+    "diff",
+    "grid_at",
+    "list_versions",
+    "point_index",
+    "quality",
+    "repartition",
+    "resolve_version",
+    "version_caps",
+]

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from fusion.blocks import SUPPRESS_BELOW, block_values, hidden_cells, suppress_value
-from grid_partition._io import resolve_version, version_caps
+from grid_partition.versions import resolve_version, version_caps
 from yizhi.errors import NotFound
 
 _HIDDEN: dict[tuple[Any, ...], frozenset[tuple[str, str, str]]] = {}

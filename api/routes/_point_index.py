@@ -111,9 +111,9 @@ class PointCache:
 
 
 def _load(svc: Service, version: int, names: dict[str, str]) -> Snapshot:
-    from grid_partition.versions import _index  # the STRtree index of grid_at
+    from grid_partition.versions import point_index  # the STRtree index of grid_at
 
-    v, index = _index(svc.cursor(), version)
+    v, index = point_index(svc.cursor(), version)
     return Snapshot(v, index, names)
 
 
