@@ -28,6 +28,19 @@ PARENT = {"micro_grid": "grid", "grid": "community", "community": "street", "str
 SUPPRESS_BELOW = 5
 #: Metrics that are measured areas, not counts of people or things: never suppressed.
 AREA_PREFIXES: tuple[str, ...] = ("coverage.",)
+#: Counts that come from the register itself (dwellings estimated from its rooms), which
+#: publishes them per building: hiding their sums would protect nothing, so they are public.
+REGISTER_METRICS: frozenset[str] = frozenset({"households"})
+
+
+def is_public_metric(metric: str) -> bool:
+    """Whether a block metric is never suppressed (areas, and counts the register publishes).
+
+    >>> is_public_metric("households"), is_public_metric("events"), is_public_metric("coverage.public_m2")
+    (True, False, True)
+    """
+    return metric in REGISTER_METRICS or metric.startswith(AREA_PREFIXES)
+
 
 _MICRO_SQL = """
 WITH l AS (SELECT * FROM links WHERE grid_version = $v),
@@ -224,7 +237,7 @@ def hidden_cells(
     by_metric: dict[str, dict[tuple[str, str], float]] = {}
     small: set[str] = set()
     for level, code, metric, value in con.execute(sql, params).fetchall():
-        if str(metric).startswith(AREA_PREFIXES):
+        if is_public_metric(str(metric)):
             continue
         by_metric.setdefault(str(metric), {})[(str(level), str(code))] = float(value)
         if 0 < float(value) < below:
@@ -295,7 +308,7 @@ def block_values(
     out: dict[str, dict[str, float | None]] = {}
     for c, metric, value in con.execute(sql + " ORDER BY code, metric", params).fetchall():
         shown: float | None = float(value)
-        if suppress and not str(metric).startswith(AREA_PREFIXES):
+        if suppress and not is_public_metric(str(metric)):
             shown = None if (level, str(c), str(metric)) in hidden else suppress_value(shown, below)
         out.setdefault(str(c), {})[str(metric)] = shown
     return out

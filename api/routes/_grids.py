@@ -65,14 +65,13 @@ class Shown:
         return value
 
     def households(self, level: str, code: str, value: Any) -> int | None:
-        """A household count of a block as shown (the ``households`` metric's cell)."""
-        shown = self.value(level, code, "households", float(value))
-        return None if shown is None else int(value)
+        """A household count of a block: a register estimate, public at every level (the
+        register publishes each building's), so never hidden (see ``fusion.blocks``)."""
+        return None if value is None else int(value)
 
     def unit(self, value: Any) -> int | None:
-        """A household count below the block levels (a building): public callers get none, as
-        it would give back a hidden micro-grid total."""
-        return None if self.suppress else int(value)
+        """A household count of a building (or unit): public, as in the register."""
+        return None if value is None else int(value)
 
 
 def _names(cur: duckdb.DuckDBPyConnection, codes: list[str]) -> dict[str, str]:

@@ -4,8 +4,8 @@ Tiles and OGC features are public. Hiding each count from 1 to 4 alone would not
 grid layer shows a grid's total and the micro-grid layer its micro-grids, so a hidden micro-grid
 would be the grid minus its published siblings. :func:`fusion.blocks.hidden_cells` applies
 primary and complementary suppression over the whole micro-grid → district tree of each
-metric; this module nulls those cells in a layer's columns (the block metrics and the grid
-layers' ``households``). ``people`` (registered + floating) is hidden when either part is.
+metric; this module nulls those cells in a layer's columns (the block metrics; ``households``
+is a count the register publishes per building, so it is public). ``people`` (registered + floating) is hidden when either part is.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 
 from api.tiles.layers import BLOCK_METRICS, PEOPLE_PARTS
 
-#: Properties hidden by cell: the block metrics and the grid layers' own ``households``.
-_SUPPRESSED: dict[str, str] = {**BLOCK_METRICS, "households": "households"}
+#: Properties hidden by cell: the block metrics (``households`` is a register count, public).
+_SUPPRESSED: dict[str, str] = dict(BLOCK_METRICS)
 
 _cache: dict[tuple[Any, ...], frozenset[tuple[str, str, str]]] = {}
 _lock = threading.Lock()
