@@ -17,8 +17,8 @@ admin     everything
 
 >>> keys = KeyStore.in_memory()
 >>> secret = keys.create("gis-team", ["analyst"]).secret
->>> keys.authenticate(secret).scopes
-frozenset({'analyst', 'public'})
+>>> sorted(keys.authenticate(secret).scopes)
+['analyst', 'public']
 >>> keys.authenticate(None).name
 'anonymous'
 """
