@@ -250,6 +250,21 @@ class KeyStore:
         )
 
 
+def presented_key(api_key: str | None, authorization: str | None) -> str | None:
+    """The key a request presents: ``X-API-Key``, else an ``Authorization: Bearer`` token.
+
+    >>> presented_key(None, "Bearer yz_abc"), presented_key("yz_k", "Bearer yz_abc")
+    ('yz_abc', 'yz_k')
+    >>> presented_key("", "Basic dXNlcg==") is None
+    True
+    """
+    if api_key:
+        return api_key
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip() or None
+    return None
+
+
 class RateLimiter:
     """A token bucket per caller: ``rate`` requests a second on average, ``burst`` at once.
 

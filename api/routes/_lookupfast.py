@@ -24,6 +24,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from address_registry.resolve import resolve
+from api.deps import authenticate_scope
 from api.routes._lookups_models import MAX_CANDIDATES
 from api.routes._point_index import answer, cache_of
 from api.service import Service
@@ -77,7 +78,7 @@ class LookupFastPath:
         crs = query.pop("crs", "wgs84")
         if query or crs not in _CRS or not (math.isfinite(lon) and math.isfinite(lat)):
             return None
-        if not (-180 <= lon <= 180 and -90 <= lat <= 90) or not _caller(svc, scope):
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90) or not authenticate_scope(svc, scope):
             return None
         try:
             return orjson.dumps(answer(snap, lon, lat, crs))
@@ -93,7 +94,7 @@ def _resolve(svc: Service, scope: Scope) -> bytes | None:
     limit = query.pop("limit", "5")
     if query or not limit.isdigit() or not 1 <= int(limit) <= MAX_CANDIDATES:
         return None
-    if not 1 <= len(q) <= _MAX_QUERY or not _caller(svc, scope):
+    if not 1 <= len(q) <= _MAX_QUERY or not authenticate_scope(svc, scope):
         return None
     try:
         return orjson.dumps(resolve(svc.index_cursor("resolve"), q, int(limit)))
@@ -111,21 +112,3 @@ def _query(scope: Scope) -> dict[str, str] | None:
         return None
     query = dict(pairs)
     return query if len(query) == len(pairs) else None
-
-
-def _caller(svc: Service, scope: Scope) -> bool:
-    """Authenticate and rate-limit; ``False`` (the route answers the problem) when refused."""
-    secret = None
-    for key, value in scope["headers"]:
-        if key == b"x-api-key":
-            secret = value.decode("latin-1")
-            break
-        if key == b"authorization" and value[:7].lower() == b"bearer ":
-            secret = value[7:].decode("latin-1").strip()
-    client = scope.get("client")
-    try:
-        principal = svc.authenticate(secret, client[0] if client else "unknown")
-    except YizhiError:
-        return False
-    scope.setdefault("state", {})["principal"] = principal
-    return True

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.deps import authenticate_scope
 from api.routes._tilehttp import answer_cached
 from api.service import Service
 
@@ -66,17 +67,8 @@ class TileFastPath:
             v = query.get("v", [None])[-1]
             if v is not None and len(v) > 64:
                 return False
-        secret = headers.get("x-api-key")
-        if not secret:
-            auth = headers.get("authorization", "")
-            if auth.lower().startswith("bearer "):
-                secret = auth[7:].strip()
-        client = scope.get("client")
-        try:
-            principal = svc.authenticate(secret, client[0] if client else "unknown")
-        except Exception:  # the route answers 401/429 as a problem
+        if not authenticate_scope(svc, scope):  # the route answers 401/429 as a problem
             return False
-        scope.setdefault("state", {})["principal"] = principal
         answer = answer_cached(
             tiles,
             layer,
@@ -103,7 +95,7 @@ class TileFastPath:
 
 def _headers(scope: Scope) -> dict[str, Any]:
     """The request headers the fast path reads (the first of repeated ones, as Starlette)."""
-    wanted = {b"accept-encoding", b"if-none-match", b"x-api-key", b"authorization"}
+    wanted = {b"accept-encoding", b"if-none-match"}
     out: dict[str, Any] = {}
     for key, value in scope["headers"]:
         if key in wanted:
