@@ -1,7 +1,7 @@
 """Load test of ``GET /v1/grids/at`` (issue #8 goal: p99 ≤ 10 ms with 50 concurrent clients).
 
 Runs ``yizhi serve`` on a copy of the sample city and loads it with ``wrk`` (50 connections)
-through the helpers of :mod:`benchmarks.api_load`, with points inside random buildings:
+through the helpers of :mod:`benchmarks._serve`, with points inside random buildings:
 
 - *saturated*: closed loop, each connection sends its next request as soon as the answer
   arrives (the server runs flat out; latency is then queueing: 50 / throughput);
@@ -27,7 +27,7 @@ from typing import Any
 
 import psutil
 
-from benchmarks import api_load
+from benchmarks import _serve, api_load
 
 GOAL_P99_MS = 10.0
 
@@ -70,12 +70,12 @@ def run(
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        proc, url = api_load._start(db, workers, work)
+        proc, url = _serve.start(db, work, workers=workers)
         try:
             for name, plist, think in scenarios:
-                api_load._warm(url, plist, n=50)
+                _serve.warm(url, plist, n=50)
                 before = _cpu(proc.pid)
-                r = api_load.wrk(
+                r = _serve.wrk(
                     url, plist, seconds=seconds, connections=connections, work=work, think_ms=think
                 )
                 r["cpu_ms_per_request"] = 1000 * (_cpu(proc.pid) - before) / max(1, r["requests"])

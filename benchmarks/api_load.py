@@ -19,40 +19,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-
-_LUA = """
-local paths = {}
-for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
-local i = 0
-request = function()
-  i = (i %% #paths) + 1
-  return wrk.format("GET", paths[i])
-end
-%(delay)s
-done = function(summary, latency, requests)
-  local s = summary.errors
-  io.write(string.format(
-    '{"requests": %%d, "seconds": %%f, "p50_ms": %%f, "p90_ms": %%f, "p99_ms": %%f, "max_ms": %%f, '
-    .. '"connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}\\n',
-    summary.requests, summary.duration / 1e6,
-    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000, s.connect, s.read, s.write, s.status, s.timeout))
-end
-"""
+from benchmarks._serve import ROOT, start, warm, wrk
 
 
 def _sample_store() -> Path:
@@ -98,84 +71,6 @@ def _workload(db: Path, n: int = 5000) -> dict[str, list[str]]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(db: Path, workers: int, work: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = dict(
-        os.environ,
-        YIZHI_API_KEYS=str(work / "keys.json"),
-        YIZHI_AUDIT_LOG=str(work / "audit.jsonl"),
-        YIZHI_RATE_LIMIT="1000000",
-        YIZHI_RATE_BURST="1000000",
-    )
-    cmd = [sys.executable, "-m", "yizhi.cli", "serve", "--db", str(db), "--port", str(port)]
-    cmd += ["--workers", str(workers), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("the server did not start")
-
-
-def _warm(url: str, paths: list[str], n: int = 20) -> None:
-    for path in paths[:n]:
-        with urllib.request.urlopen(url + path, timeout=120) as resp:
-            resp.read()
-
-
-def wrk(
-    url: str,
-    paths: list[str],
-    *,
-    seconds: int,
-    connections: int,
-    work: Path,
-    think_ms: float = 0.0,
-) -> dict[str, Any]:
-    """Run wrk over ``paths``; returns its summary (latency percentiles in ms, errors).
-
-    ``think_ms`` > 0 makes each connection wait that long after an answer before its next
-    request (a client that does something with the answer); 0 is back-to-back saturation.
-    """
-    listing = work / f"paths-{len(paths)}.txt"
-    listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
-    script = work / "load.lua"
-    delay = f"delay = function() return {think_ms:g} end" if think_ms > 0 else ""
-    script.write_text(_LUA % {"paths": listing, "delay": delay}, encoding="utf-8")
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    doc: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    doc["rps"] = doc["requests"] / doc["seconds"]
-    doc["errors"] = sum(doc[k] for k in ("connect", "read", "write", "status", "timeout"))
-    return doc
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=60)
@@ -196,11 +91,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         paths = _workload(db)
-        proc, url = _start(db, args.workers, work)
+        proc, url = start(db, work, workers=args.workers)
         try:
             rows = []
             for name in ("health", "grids_at", "resolve"):
-                _warm(url, paths[name])
+                warm(url, paths[name])
                 for think in (args.think_ms, 0.0):
                     r = wrk(
                         url,

@@ -30,10 +30,7 @@ import json
 import multiprocessing as mp
 import os
 import random
-import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,17 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import _serve
+
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 2000.0  # cached tiles per second over HTTP
 #: PostGIS 3.3 ST_AsMVT p50 (ms) on 610,302 footprints, one connection (PEERS.md): a different,
 #: denser data set, shown for scale only.
 POSTGIS_P50 = {14: 8.8, 15: 3.0, 16: 1.1}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _store(db: Path | None, work: Path) -> Path:
@@ -72,35 +65,6 @@ def _store(db: Path | None, work: Path) -> Path:
     finally:
         con.close()
     return target
-
-
-def _start(db: Path, work: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "YIZHI_RATE_LIMIT": "1000000",
-        "YIZHI_RATE_BURST": "10000000",
-        "YIZHI_API_KEYS": str(work / "keys.json"),
-        "YIZHI_AUDIT_LOG": str(work / "audit.jsonl"),
-    }
-    cmd = [sys.executable, "-m", "yizhi.cli", "serve", "--db", str(db), "--port", str(port)]
-    proc = subprocess.Popen(
-        [*cmd, "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the server exited at start")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("the server did not start in 120 s")
 
 
 def _get(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes, dict[str, str]]:
@@ -164,31 +128,22 @@ def cache_miss(
     return times, first, full, size
 
 
-def _wrk(port: int, paths: list[str], duration: int, connections: int, work: Path) -> float | None:
-    wrk = shutil.which("wrk")
-    if wrk is None:
+def _wrk(url: str, paths: list[str], duration: int, connections: int, work: Path) -> float | None:
+    """Cached tiles per second under wrk (``None`` without wrk); any non-2xx answer fails."""
+    if shutil.which("wrk") is None:
         return None
-    script = work / "tiles.lua"
-    listing = ",\n".join(f'  "{p}"' for p in paths)
-    script.write_text(
-        "local paths = {\n" + listing + "\n}\n"
-        "local i = 0\n"
-        'wrk.headers["Accept-Encoding"] = "gzip"\n'
-        "request = function()\n"
-        "  i = i % #paths + 1\n"
-        "  return wrk.format(nil, paths[i])\n"
-        "end\n"
+    r = _serve.wrk(
+        url,
+        paths,
+        seconds=duration,
+        connections=connections,
+        work=work,
+        threads=max(1, min(2, connections)),
+        headers={"Accept-Encoding": "gzip"},
     )
-    threads = max(1, min(2, connections))
-    out = subprocess.run(
-        [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "-s", str(script),
-         f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    if "Non-2xx" in out:
-        raise RuntimeError(f"wrk saw errors:\n{out}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    return float(match.group(1)) if match else None
+    if r["errors"]:
+        raise RuntimeError(f"wrk saw errors: {r}")
+    return float(r["rps"])
 
 
 def _client(args: tuple[int, list[str], float, int]) -> float:
@@ -230,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="yizhi-tiles-http-"))
     try:
         db = _store(args.db, work)
-        port = _free_port()
-        server = _start(db, work, port)
+        server, url = _serve.start(db, work)
+        port = int(url.rsplit(":", 1)[1])
         try:
             paths, doc = _tile_list(port, range(14, 17))
             times, first, full, size = cache_miss(port, paths)
@@ -242,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.repeat):
                 rate = None
                 if args.client in ("auto", "wrk"):
-                    rate = _wrk(port, full, args.duration, args.connections, work)
+                    rate = _wrk(url, full, args.duration, args.connections, work)
                 if rate is None:
                     if args.client == "wrk":
                         raise RuntimeError("wrk is not installed")
