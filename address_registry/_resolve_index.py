@@ -158,6 +158,8 @@ class ResolveIndex:
     estate_fuzzy: FuzzyList = field(default_factory=lambda: FuzzyList([]))
     name_fuzzy: FuzzyList = field(default_factory=lambda: FuzzyList([]))
     district_roads: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: What the resolver found per building part of a query (see ``resolve._locate``).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:

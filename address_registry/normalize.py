@@ -21,7 +21,9 @@ Steps, in order (see ``docs/resolution.md`` for the rules and the tricky cases):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import TypeVar
 
 from address_registry._parse_edits import Mapped
 from address_registry._parse_gazetteer import gazetteer
@@ -140,12 +142,35 @@ def _group_edits(pattern: re.Pattern[str], text: str, new: str) -> list[tuple[in
     return edits
 
 
-def normalize_mapped(text: str) -> Mapped:
-    """Normalise ``text`` without validation, keeping the offset map (used at train time too)."""
-    simple = _to_simplified(text.translate(_TRANSLATE))
-    mapped = Mapped(simple, tuple(range(len(text))), tuple(range(1, len(text) + 1)))
-    mapped = mapped.apply((m.start(), m.end(), "") for m in _DROP.finditer(mapped.text))
-    mapped = mapped.apply(_numeral_edits(mapped.text))
+class _Plain:
+    """A string without an offset map: the same edits as :class:`Mapped`, only the text."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def apply(self, edits: Iterable[tuple[int, int, str]]) -> _Plain:
+        out: list[str] = []
+        pos = 0
+        for a, b, new in edits:
+            if a < pos:
+                continue  # overlapping edit: the first one wins (as Mapped.apply)
+            out += (self.text[pos:a], new)
+            pos = b
+        if not out:
+            return self
+        out.append(self.text[pos:])
+        return _Plain("".join(out))
+
+
+_Doc = TypeVar("_Doc", Mapped, _Plain)
+
+
+def _normalized(doc: _Doc) -> _Doc:
+    """Steps 3–5 of the module docstring on an already simplified text."""
+    doc = doc.apply((m.start(), m.end(), "") for m in _DROP.finditer(doc.text))
+    doc = doc.apply(_numeral_edits(doc.text))
     for pattern, new in (
         (_BUILDING, "栋"),
         (_HASH, "号"),
@@ -153,9 +178,29 @@ def normalize_mapped(text: str) -> Mapped:
         (_FLOOR, "层"),
         (_ROOM, "室"),
     ):
-        if pattern.search(mapped.text):
-            mapped = mapped.apply(_group_edits(pattern, mapped.text, new))
-    return mapped
+        if pattern.search(doc.text):
+            doc = doc.apply(_group_edits(pattern, doc.text, new))
+    return doc
+
+
+def normalize_mapped(text: str) -> Mapped:
+    """Normalise ``text`` without validation, keeping the offset map (used at train time too)."""
+    return _normalized(Mapped.identity(_to_simplified(text.translate(_TRANSLATE))))
+
+
+def normalize_text(text: str) -> str:
+    """Normalise ``text`` without validation: ``normalize_mapped(text).text`` without the map
+    (the resolver's hot path).
+
+    >>> normalize_text("三号樓二單元十二楼一〇二室附近") == normalize_mapped("三号樓二單元十二楼一〇二室附近").text
+    True
+    """
+    return _normalized(_Plain(_to_simplified(text.translate(_TRANSLATE)))).text
+
+
+#: Control characters (tab, line feed and carriage return allowed), DEL, U+FFFD, lone surrogates.
+_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd\ud800-\udfff]")
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def validate(text: object) -> str:
@@ -177,16 +222,11 @@ def validate(text: object) -> str:
         raise InvalidInput(
             f"address has {len(text)} characters, more than {MAX_LENGTH}: {text[:30]!r}..."
         )
-    bad = [
-        c
-        for c in text
-        if (ord(c) < 32 and c not in "\t\n\r") or c in "\x7f\ufffd" or "\ud800" <= c <= "\udfff"
-    ]
-    if bad:
+    if bad := _BAD.findall(text):
         raise InvalidInput(
             f"address contains control or binary characters {bad[:5]!r}: {text!r:.60}"
         )
-    if not any("\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" for c in text):
+    if _HAN.search(text) is None:
         raise InvalidInput(f"address {text!r:.60} contains no Chinese character")
     return text
 

@@ -28,8 +28,10 @@ are within :data:`AMBIGUOUS_GAP`. A retired building answers with its current su
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -39,11 +41,19 @@ import duckdb
 from address_registry import _resolve_match as m
 from address_registry._resolve_calibrate import calibrate
 from address_registry._resolve_index import Admin, ResolveIndex, existing_rooms, index_for
-from address_registry.normalize import MAX_LENGTH, han_to_int, normalize_mapped, validate
+from address_registry.normalize import MAX_LENGTH, han_to_int, normalize_text, validate
 from address_registry.parse import ParsedAddress, parse
 from yizhi.errors import InvalidInput
 
-__all__ = ["AMBIGUOUS_GAP", "MAX_BATCH", "resolve", "resolve_many", "unresolved_reason"]
+__all__ = [
+    "AMBIGUOUS_GAP",
+    "BEST_COLUMNS",
+    "MAX_BATCH",
+    "best_candidates",
+    "resolve",
+    "resolve_many",
+    "unresolved_reason",
+]
 
 #: Most texts in one :func:`resolve_many` call.
 MAX_BATCH = 10_000
@@ -214,7 +224,7 @@ def _estate_buildings(
     return out
 
 
-def _collect(idx: ResolveIndex, t: str, query: str) -> tuple[dict[str, _Cand], list[Admin], int]:
+def _collect(idx: ResolveIndex, t: str) -> tuple[dict[str, _Cand], list[Admin], int]:
     found: dict[str, _Cand] = {}
 
     def add(bid: str, way: str, score: float, level: str, matched: dict[str, Any]) -> None:
@@ -323,18 +333,21 @@ def _admin_adjust(idx: ResolveIndex, found: dict[str, _Cand], admins: list[Admin
     by_level: dict[str, list[Admin]] = {}
     for a in admins:
         by_level.setdefault(a.level, []).append(a)
+    levels = sorted(by_level.items())
+    first_inside: dict[tuple[str, str], Admin | None] = {}  # per (community, level)
     for cand in found.values():
         b = idx.buildings.get(cand.building_id)
         community = b.community if b is not None else ""
-        for level, options in sorted(by_level.items()):
-            inside = [a for a in options if community.startswith(a.code)]
-            if inside:
+        for level, options in levels:
+            key = (community, level)
+            if key not in first_inside:
+                first_inside[key] = next((o for o in options if community.startswith(o.code)), None)
+            if (inside := first_inside[key]) is not None:
                 cand.score = cand.score + 0.03
-                a = inside[0]
-                cand.matched[level] = {"code": a.code, "name": a.name, "via": a.via}
+                cand.matched[level] = {"code": inside.code, "name": inside.name, "via": inside.via}
             elif b is not None:
                 cand.score *= 0.5
-                cand.matched[level] = {"conflict": sorted({a.code for a in options})}
+                cand.matched[level] = {"conflict": sorted({o.code for o in options})}
 
 
 def _successors(idx: ResolveIndex, found: dict[str, _Cand]) -> dict[str, _Cand]:
@@ -356,10 +369,33 @@ def _successors(idx: ResolveIndex, found: dict[str, _Cand]) -> dict[str, _Cand]:
     return out
 
 
-def _prepare(idx: ResolveIndex, q: str, limit: int) -> _Pending:
-    text = validate(q)
-    t = _SUB_HAN.sub(lambda x: "之" + str(han_to_int(x.group(1))), normalize_mapped(text).text)
-    found, admins, room_from = _collect(idx, t, text)
+#: A room written after the building's number (号 / 栋): unit (2单元, 2门, 2-), floor, room.
+_ROOM_TAIL = re.compile(r"(?<=[号栋])(?:\d{1,2}(?:单元|门|-))?(?:(?:地下)?\d{1,3}层)?\d{1,4}室?$")
+#: Most building parts remembered per index (cleared when full).
+_MEMO_SIZE = 200_000
+
+_Located = tuple[list[_Cand], dict[str, Any] | None, int]
+
+
+def _building_part(t: str) -> str:
+    """``t`` less a room written at its end after 号 or 栋: what locates the building.
+
+    >>> _building_part("汉口路12号2单元12层1203室"), _building_part("上港小区3栋1单元103室")
+    ('汉口路12号', '上港小区3栋')
+    >>> _building_part("汉口路12号之1"), _building_part("汉口路12号")
+    ('汉口路12号之1', '汉口路12号')
+    """
+    tail = _ROOM_TAIL.search(t)
+    return t[: tail.start()] if tail else t
+
+
+def _locate(idx: ResolveIndex, key: str) -> _Located:
+    """Ranked buildings, the admin answer and where the room part may start, for the building
+    part ``key``; remembered per index (many rooms of one building share it; never mutated)."""
+    memo = idx.memo
+    if (hit := memo.get(key)) is not None:
+        return hit
+    found, admins, room_from = _collect(idx, key)
     found = _successors(idx, found)
     _admin_adjust(idx, found, admins)
     ranked = sorted(found.values(), key=lambda c: (-c.score, c.building_id))
@@ -377,6 +413,16 @@ def _prepare(idx: ResolveIndex, q: str, limit: int) -> _Pending:
             "lat": lat,
             "matched": {best.level: {"code": best.code, "name": best.name, "via": best.via}},
         }
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    located = memo[key] = (ranked, admin_answer, room_from)
+    return located
+
+
+def _prepare(idx: ResolveIndex, q: str, limit: int) -> _Pending:
+    """Candidates of the valid address ``q`` (see :func:`validate`), rooms not yet checked."""
+    t = _SUB_HAN.sub(lambda x: "之" + str(han_to_int(x.group(1))), normalize_text(q))
+    ranked, admin_answer, room_from = _locate(idx, _building_part(t))
     pending = _Pending(q, t, ranked, admin_answer, m.room_parts(t[room_from:]))
     unit, floor, room = pending.room
     if room is not None and floor is not None:
@@ -414,7 +460,7 @@ def _finish(idx: ResolveIndex, p: _Pending, rooms: set[str], limit: int) -> dict
                 answer["matched"]["room"] = dict(written, in_register=False)
         candidates.append(answer)
     if not candidates and p.admin_answer is not None:
-        candidates = [p.admin_answer]
+        candidates = [copy.deepcopy(p.admin_answer)]  # remembered: never hand it out
     ambiguous = len(scores) > 1 and scores[0] - scores[1] < AMBIGUOUS_GAP
     return {
         "query": p.query,
@@ -484,7 +530,7 @@ def resolve(con: duckdb.DuckDBPyConnection, q: str, limit: int = 5) -> dict[str,
     """
     _check_limit(limit)
     idx = index_for(con)
-    pending = _prepare(idx, q, limit)
+    pending = _prepare(idx, validate(q), limit)
     rooms = existing_rooms(idx, [r for ids in pending.room_ids.values() for r in ids])
     return _finish(idx, pending, rooms, limit)
 
@@ -535,7 +581,16 @@ def resolve_many(
     if len(items) > MAX_BATCH:
         raise InvalidInput(f"batch has {len(items)} addresses, more than {MAX_BATCH}")
     _check_limit(limit)
-    idx = index_for(con)
+    return _answers(index_for(con), items, limit, on_progress)
+
+
+def _answers(
+    idx: ResolveIndex,
+    items: list[object],
+    limit: int,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The answers of :func:`resolve_many` from the index alone (no database)."""
     done: dict[str, _Pending] = {}
     pendings: list[_Pending | str] = []
     for i, text in enumerate(items):
@@ -573,6 +628,101 @@ def resolve_many(
             answer["reason"] = _reason(answer)
             out.append(answer)
     return out
+
+
+#: Columns of :func:`best_candidates`.
+BEST_COLUMNS = ("address", "reason", "building_id", "room_id", "confidence", "level")
+#: Texts per task of a worker process in :func:`best_candidates`.
+_CHUNK = 2_000
+#: Fewer distinct texts than this are resolved in this process whatever ``workers`` says.
+PARALLEL_MIN_TEXTS = 20_000
+#: The index the forked workers of :func:`best_candidates` inherit (set only around the pool).
+_FORKED: ResolveIndex | None = None
+
+
+def _best_rows(idx: ResolveIndex, texts: list[str]) -> list[tuple[Any, ...]]:
+    rows = []
+    for start in range(0, len(texts), MAX_BATCH):
+        chunk = texts[start : start + MAX_BATCH]
+        for text, answer in zip(chunk, _answers(idx, list(chunk), 1), strict=True):
+            best = answer["candidates"][0] if answer["candidates"] else {}
+            rows.append(
+                (
+                    text,
+                    answer["reason"],
+                    best.get("building_id"),
+                    best.get("room_id"),
+                    float(best.get("confidence") or 0.0),
+                    best.get("level"),
+                )
+            )
+    return rows
+
+
+def _best_rows_forked(texts: list[str]) -> list[tuple[Any, ...]]:
+    assert _FORKED is not None, "only in a worker forked by best_candidates"
+    return _best_rows(_FORKED, texts)
+
+
+def best_candidates(
+    con: duckdb.DuckDBPyConnection,
+    texts: Sequence[str],
+    *,
+    workers: int = 1,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[tuple[Any, ...]]:
+    """The best candidate of each text, for bulk linking: one row per text, in order.
+
+    Rows are :data:`BEST_COLUMNS`: ``(address, reason, building_id, room_id, confidence,
+    level)`` with ``reason`` as in :func:`resolve_many` and the rest from its first candidate
+    (``None`` / ``0.0`` when there is none). Any number of texts (no :data:`MAX_BATCH`).
+
+    With ``workers`` > 1 and at least :data:`PARALLEL_MIN_TEXTS` texts, chunks of texts are
+    resolved in that many worker processes *forked* from this one after the index is built,
+    so they share it instead of building their own; they run only the resolver (never
+    DuckDB: forking is safe while this process's connection is idle). Texts sorted by the
+    caller keep the rooms of one building in one chunk, where the building is looked up once.
+    Same rows whatever ``workers``.
+
+    Raises
+    ------
+    InvalidInput
+        When ``workers`` is below 1.
+    """
+    global _FORKED
+    if workers < 1:
+        raise InvalidInput(f"workers must be at least 1, got {workers}")
+    items = [str(t) for t in texts]
+    idx = index_for(con)
+    chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+    if workers == 1 or len(items) < PARALLEL_MIN_TEXTS or sys.platform != "linux":
+        out: list[tuple[Any, ...]] = []
+        for chunk in chunks:
+            out += _best_rows(idx, chunk)
+            if on_progress is not None:
+                on_progress(len(chunk))
+        return out
+    import gc
+    import multiprocessing
+    import warnings
+
+    _FORKED = idx
+    gc.freeze()  # keep the index's pages shared with the workers (no GC writes to them)
+    try:
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns on fork in a process with threads (DuckDB's, idle here)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pool = multiprocessing.get_context("fork").Pool(workers)
+        with pool:
+            out = []
+            for rows in pool.imap(_best_rows_forked, chunks):
+                out += rows
+                if on_progress is not None:
+                    on_progress(len(rows))
+        return out
+    finally:
+        _FORKED = None
+        gc.unfreeze()
 
 
 def _reason(answer: dict[str, Any]) -> str | None:

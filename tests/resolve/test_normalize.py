@@ -10,6 +10,7 @@ from address_registry.normalize import (
     han_to_int,
     normalize,
     normalize_mapped,
+    normalize_text,
     normalize_with_offsets,
 )
 from yizhi.errors import InvalidInput
@@ -114,3 +115,13 @@ def test_idempotent_and_offsets_monotone(text: str) -> None:
     assert len(once.starts) == len(once.ends) == len(once.text)
     assert all(0 <= a < b <= len(text) for a, b in zip(once.starts, once.ends, strict=True))
     assert list(once.starts) == sorted(once.starts)
+
+
+@given(
+    st.text(
+        alphabet="上海市黃浦區汉口路第一二三〇两十百号樓栋幢座单元門层室户弄#附近门口对面，。 ０１2-Ａa",
+        max_size=40,
+    )
+)
+def test_plain_normaliser_equals_the_mapped_one(text: str) -> None:
+    assert normalize_text(text) == normalize_mapped(text).text
