@@ -92,6 +92,7 @@ def link(
     *,
     tolerance_m: float = DEFAULT_TOLERANCE_M,
     engine: SpatialEngine | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Link layer records to rooms / buildings and grids.
 
@@ -114,6 +115,10 @@ def link(
         SQL in this store. Both give the same links, except for a point exactly on a polygon
         boundary: SQL takes the polygons containing it (``ST_Contains``), the engine those
         covering it (boundary included); both then take the smallest code.
+    workers
+        Processes resolving the distinct addresses (:func:`address_registry.resolve.
+        best_candidates`); ``None``: :func:`yizhi.workers.default_workers`. Same links
+        whatever the count.
 
     Returns
     -------
@@ -121,11 +126,16 @@ def link(
         ``{"grid_version", "layers": {layer: {"total", "linked", "unlinked", "processed",
         "by_method": {...}, "reasons": {...}}}}``; totals are of the whole store after the run.
     """
+    from yizhi.workers import check_workers
+
     chosen = _check_layers(layers)
+    n_workers = check_workers(workers)
     version = active_version(con)
     report: dict[str, Any] = {"grid_version": version, "layers": {}}
     for layer in chosen:
-        processed = _link_layer(con, layer, version, incremental, progress, tolerance_m, engine)
+        processed = _link_layer(
+            con, layer, version, incremental, progress, tolerance_m, engine, n_workers
+        )
         report["layers"][layer] = summary(con, layer) | {"processed": processed}
     return report
 
@@ -166,6 +176,7 @@ def _link_layer(
     progress: Progress | None,
     tolerance_m: float,
     engine: SpatialEngine | None = None,
+    workers: int = 1,
 ) -> int:
     room, address, lon, lat = _COLUMNS[layer]
     # Records gone from the layer leave the links and the queue.
@@ -216,7 +227,7 @@ def _link_layer(
         if step == "room":
             _by_room(con)
         elif step == "address":
-            _by_address(con)
+            _by_address(con, workers)
         elif step == "coordinates":
             _by_coordinates(con, tolerance_m)
         else:
@@ -275,8 +286,8 @@ def _by_room(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _by_address(con: duckdb.DuckDBPyConnection) -> None:
-    from address_registry.resolve import MAX_BATCH, resolve_many
+def _by_address(con: duckdb.DuckDBPyConnection, workers: int) -> None:
+    from address_registry.resolve import BEST_COLUMNS, best_candidates
 
     texts = [
         r[0]
@@ -284,34 +295,9 @@ def _by_address(con: duckdb.DuckDBPyConnection) -> None:
             f"SELECT DISTINCT address FROM ({_remaining()}) WHERE address IS NOT NULL ORDER BY 1"
         ).fetchall()
     ]
-    rows: list[dict[str, Any]] = []
-    for start in range(0, len(texts), MAX_BATCH):
-        chunk = texts[start : start + MAX_BATCH]
-        for text, answer in zip(chunk, resolve_many(con, chunk), strict=True):
-            best = answer["candidates"][0] if answer["candidates"] else {}
-            rows.append(
-                {
-                    "address": text,
-                    "reason": answer["reason"],
-                    "building_id": best.get("building_id"),
-                    "room_id": best.get("room_id"),
-                    "confidence": float(best.get("confidence") or 0.0),
-                    "level": best.get("level"),
-                }
-            )
-    frame = pd.DataFrame(
-        rows,
-        columns=["address", "reason", "building_id", "room_id", "confidence", "level"],
-    ).astype(
-        {
-            "address": "object",
-            "reason": "object",
-            "building_id": "object",
-            "room_id": "object",
-            "confidence": "float64",
-            "level": "object",
-        }
-    )
+    frame = pd.DataFrame(best_candidates(con, texts, workers=workers), columns=list(BEST_COLUMNS))
+    frame = frame.astype({c: "object" for c in BEST_COLUMNS if c != "confidence"})
+    frame["confidence"] = frame["confidence"].astype("float64")
     _temp_from_frame(con, "_fx_resolved", frame)
     con.execute(f"""
         INSERT INTO _fx_hit
@@ -419,20 +405,29 @@ def _to_grids(
 ) -> None:
     """Micro-grid, grid, unit grid and admin codes of every hit; misses go to the failures."""
     if engine is None:
+        # point in polygon once per distinct point (rooms of one building share theirs)
         by_point_mg = f"""
         INSERT INTO _fx_mg
-        SELECT p.source_id, min(m.micro_grid_code), 1, NULL
-        FROM _fx_pt p JOIN micro_grids m
-          ON m.version_id = {version} AND ST_Contains(m.geom, ST_Point(p.plon, p.plat))
-        WHERE p.plon IS NOT NULL AND p.source_id NOT IN (SELECT source_id FROM _fx_mg)
-        GROUP BY p.source_id;"""
+        SELECT p.source_id, x.micro_grid_code, 1, NULL
+        FROM _fx_pt p JOIN (
+            SELECT x.plon, x.plat, min(m.micro_grid_code) AS micro_grid_code
+            FROM (SELECT DISTINCT plon, plat FROM _fx_pt
+                  WHERE plon IS NOT NULL AND plat IS NOT NULL
+                    AND source_id NOT IN (SELECT source_id FROM _fx_mg)) x
+            JOIN micro_grids m
+              ON m.version_id = {version} AND ST_Contains(m.geom, ST_Point(x.plon, x.plat))
+            GROUP BY x.plon, x.plat) x ON x.plon = p.plon AND x.plat = p.plat
+        WHERE p.source_id NOT IN (SELECT source_id FROM _fx_mg);"""
         by_point_ug = f"""
         CREATE OR REPLACE TEMP TABLE _fx_ug AS
-        SELECT p.source_id, min(u.unit_grid_code) AS unit_grid_code
-        FROM _fx_pt p JOIN unit_grids u
-          ON u.version_id = {version} AND ST_Contains(u.geom, ST_Point(p.plon, p.plat))
-        WHERE p.plon IS NOT NULL
-        GROUP BY p.source_id;"""
+        SELECT p.source_id, x.unit_grid_code
+        FROM _fx_pt p JOIN (
+            SELECT x.plon, x.plat, min(u.unit_grid_code) AS unit_grid_code
+            FROM (SELECT DISTINCT plon, plat FROM _fx_pt
+                  WHERE plon IS NOT NULL AND plat IS NOT NULL) x
+            JOIN unit_grids u
+              ON u.version_id = {version} AND ST_Contains(u.geom, ST_Point(x.plon, x.plat))
+            GROUP BY x.plon, x.plat) x ON x.plon = p.plon AND x.plat = p.plat;"""
     else:
         by_point_mg = """
         INSERT INTO _fx_mg SELECT source_id, code, 1, NULL FROM _fx_engine_mg;"""
@@ -444,17 +439,24 @@ def _to_grids(
         SELECT h.*, coalesce(h.lon, b.lon) AS plon, coalesce(h.lat, b.lat) AS plat
         FROM _fx_hit h LEFT JOIN buildings b ON b.building_id = h.building_id;
 
-        -- by building (a building split by unit: the room's unit, else the largest part)
-        CREATE OR REPLACE TEMP TABLE _fx_mg AS
-        SELECT p.source_id, a.micro_grid_code,
-               count(*) OVER (PARTITION BY p.source_id) AS parts,
-               (a.unit = substr(p.room_id, 26, 2)) AS unit_match
-        FROM _fx_pt p JOIN grid_assignments a
-          ON a.version_id = {version} AND a.building_id = p.building_id
+        -- by building (a building split by unit: the room's unit, else the largest part),
+        -- chosen once per building and written unit
+        CREATE OR REPLACE TEMP TABLE _fx_bu AS
+        SELECT k.building_id, k.unit, a.micro_grid_code,
+               count(*) OVER (PARTITION BY k.building_id, k.unit) AS parts,
+               (a.unit = k.unit) AS unit_match
+        FROM (SELECT DISTINCT building_id, substr(room_id, 26, 2) AS unit FROM _fx_pt
+              WHERE building_id IS NOT NULL) k
+        JOIN grid_assignments a ON a.version_id = {version} AND a.building_id = k.building_id
         QUALIFY row_number() OVER (
-            PARTITION BY p.source_id
-            ORDER BY (a.unit = substr(p.room_id, 26, 2)) DESC NULLS LAST, a.households DESC,
+            PARTITION BY k.building_id, k.unit
+            ORDER BY (a.unit = k.unit) DESC NULLS LAST, a.households DESC,
                      a.micro_grid_code) = 1;
+        CREATE OR REPLACE TEMP TABLE _fx_mg AS
+        SELECT p.source_id, b.micro_grid_code, b.parts, b.unit_match
+        FROM _fx_pt p JOIN _fx_bu b
+          ON b.building_id = p.building_id
+         AND coalesce(b.unit, '') = coalesce(substr(p.room_id, 26, 2), '');
     """)
     if engine is not None:
         # the heavy point-in-polygon joins go to the engine (e.g. Dask on a cluster)
@@ -549,6 +551,7 @@ def _write(con: duckdb.DuckDBPyConnection, layer: str, version: int) -> None:
         "_fx_f",
         "_fx_pt",
         "_fx_mg",
+        "_fx_bu",
         "_fx_ug",
         "_fx_linked",
         "_fx_resolved",

@@ -14,19 +14,16 @@ finish are small.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from grid_partition._register import CommunityInput, build_community
 from grid_partition._snapshot import Caps, Snapshot
-from yizhi.errors import InvalidInput
+from yizhi.workers import check_workers, default_workers
 
-if TYPE_CHECKING:
-    from yizhi.settings import Settings
+__all__ = ["check_workers", "default_workers", "solve_inputs"]
 
 #: Called after each community with (done, total, community code).
 ProgressFn = Callable[[int, int, str], None]
@@ -35,30 +32,6 @@ ProgressFn = Callable[[int, int, str], None]
 #: worker count: starting a worker (a fresh interpreter importing shapely, pandas, ...) costs
 #: about a second, more than such a job takes on one core.
 PARALLEL_MIN_BUILDINGS = 5_000
-
-
-def default_workers(settings: Settings | None = None) -> int:
-    """Worker processes by default: the CPUs of this machine, at most the ``threads`` setting
-    (``YIZHI_THREADS``, 2 by default) of ``settings`` (default: the process settings)."""
-    from yizhi.settings import get_settings
-
-    threads = int((settings or get_settings()).threads)
-    return max(1, min(os.cpu_count() or 1, threads))
-
-
-def check_workers(workers: int | None) -> int:
-    """The worker count to use (``None``: :func:`default_workers`).
-
-    Raises
-    ------
-    InvalidInput
-        When ``workers`` is below 1.
-    """
-    if workers is None:
-        return default_workers()
-    if int(workers) < 1:
-        raise InvalidInput(f"workers must be at least 1, got {workers}")
-    return int(workers)
 
 
 def solve_input(inp: CommunityInput, caps: Caps, previous: pd.DataFrame | None = None) -> Snapshot:
