@@ -94,11 +94,39 @@ def clerk_address(address: str, room_id: str, rng: np.random.Generator) -> str:
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> int:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return len(rows)
+    with _Writer(path, header) as w:
+        for row in rows:
+            w.add(row)
+    return w.rows
+
+
+class _Writer:
+    """A CSV file written row by row in blocks (a Shenzhen-size layer never sits in memory)."""
+
+    def __init__(self, path: Path, header: list[str], block: int = 100_000) -> None:
+        self.path, self.header, self.block = path, header, block
+        self.rows = 0
+        self._pending: list[list[str]] = []
+
+    def __enter__(self) -> _Writer:
+        self._fh = self.path.open("w", encoding="utf-8", newline="")
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(self.header)
+        return self
+
+    def add(self, row: list[str]) -> None:
+        self._pending.append(row)
+        if len(self._pending) >= self.block:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._csv.writerows(self._pending)
+        self.rows += len(self._pending)
+        self._pending = []
+
+    def __exit__(self, *exc: object) -> None:
+        self._flush()
+        self._fh.close()
 
 
 def sample_layers(
@@ -134,40 +162,52 @@ def sample_layers(
     counts: dict[str, int] = {}
     base = dt.date(2026, 11, 1)
 
-    # houses and people: one house row per residential room
-    houses, people = [], []
+    # houses and people: one house row per residential room, streamed to their files
+    house_header = [
+        "source_id",
+        "room_id",
+        "use",
+        "occupants",
+        "rental_registered",
+        "rental_reg_no",
+    ]
+    people_header = ["source_id", "id_number", "name", "sex", "birth_date", "hukou_type",
+                     "care_tags", "address", "room_id", "phone"]  # fmt: skip
     uses = rng.choice(["owner_occupied", "rented", "vacant"], len(homes), p=[0.6, 0.3, 0.1])
     sizes = rng.poisson(PEOPLE_PER_HOUSEHOLD, len(homes))
     pid = 0
-    for i, (room, _b, address, _x, _y, community, _u) in enumerate(homes):
-        n = 0 if uses[i] == "vacant" else max(1, int(sizes[i]))
-        houses.append(
-            [f"H{i:07d}", room, str(uses[i]), str(n), "yes" if uses[i] == "rented" else "", ""]
-        )
-        for _ in range(n):
-            if max_people is not None and pid >= max_people:
-                break
-            birth = base - dt.timedelta(days=int(rng.integers(0, 90 * 365)))
-            seq = int(rng.integers(0, 1000))
-            idn = _id_number(community[:6], birth, seq)
-            if rng.random() < bad_rate:  # a typo in the check character
-                idn = idn[:-1] + ("0" if idn[-1] != "0" else "1")
-            name = str(rng.choice(_SURNAMES)) + "".join(rng.choice(_GIVEN, int(rng.integers(1, 3))))
-            phone = f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}"
-            tags = "elderly_alone" if n == 1 and birth.year < 1956 else ""
-            said, known = address, room
-            if address and rng.random() < ADDRESS_ONLY_SHARE:  # only the address, as typed
-                said, known = clerk_address(address, room, rng), ""
-            people.append([
-                f"P{pid:08d}", idn, name, "男" if seq % 2 else "女", f"{birth:%Y-%m-%d}",
-                str(rng.choice(["registered", "floating"], p=[0.65, 0.35])), tags, said, known, phone,
-            ])  # fmt: skip
-            pid += 1
-    counts["houses"] = _write(out / "houses.csv", ["source_id", "room_id", "use", "occupants",
-                              "rental_registered", "rental_reg_no"], houses)  # fmt: skip
-    counts["people"] = _write(out / "people.csv", ["source_id", "id_number", "name", "sex",
-                              "birth_date", "hukou_type", "care_tags", "address", "room_id", "phone"],
-                              people)  # fmt: skip
+    with (
+        _Writer(out / "houses.csv", house_header) as houses,
+        _Writer(out / "people.csv", people_header) as people,
+    ):
+        for i, (room, _b, address, _x, _y, community, _u) in enumerate(homes):
+            n = 0 if uses[i] == "vacant" else max(1, int(sizes[i]))
+            houses.add(
+                [f"H{i:07d}", room, str(uses[i]), str(n), "yes" if uses[i] == "rented" else "", ""]
+            )
+            for _ in range(n):
+                if max_people is not None and pid >= max_people:
+                    break
+                birth = base - dt.timedelta(days=int(rng.integers(0, 90 * 365)))
+                seq = int(rng.integers(0, 1000))
+                idn = _id_number(community[:6], birth, seq)
+                if rng.random() < bad_rate:  # a typo in the check character
+                    idn = idn[:-1] + ("0" if idn[-1] != "0" else "1")
+                name = str(rng.choice(_SURNAMES)) + "".join(
+                    rng.choice(_GIVEN, int(rng.integers(1, 3)))
+                )
+                phone = f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}"
+                tags = "elderly_alone" if n == 1 and birth.year < 1956 else ""
+                said, known = address, room
+                if address and rng.random() < ADDRESS_ONLY_SHARE:  # only the address, as typed
+                    said, known = clerk_address(address, room, rng), ""
+                people.add([
+                    f"P{pid:08d}", idn, name, "男" if seq % 2 else "女", f"{birth:%Y-%m-%d}",
+                    str(rng.choice(["registered", "floating"], p=[0.65, 0.35])), tags, said, known,
+                    phone,
+                ])  # fmt: skip
+                pid += 1
+    counts["houses"], counts["people"] = houses.rows, people.rows
 
     def jitter(x: float | None, y: float | None) -> tuple[str, str]:
         if x is None or y is None:
