@@ -18,6 +18,7 @@ import datetime as dt
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from yizhi.errors import InvalidInput
 
@@ -138,13 +139,18 @@ def compute_blocks(
             ("coverage.public_m2", "public_m2"),
             ("coverage.covered_m2", "covered_m2"),
         ):
-            rows = [
-                (c, metric, float(x))
-                for c, x in zip(cov["code"], cov[column], strict=True)
-                if x > 0
-            ]
-            if rows:
-                con.executemany("INSERT INTO _fx_cov VALUES (?, ?, ?)", rows)
+            if cov.empty:
+                continue
+            frame = pd.DataFrame(
+                {"code": cov["code"].astype(str), "value": cov[column].astype("float64")}
+            )
+            con.register("_fx_cov_df", frame[frame["value"] > 0])
+            try:
+                con.execute(
+                    "INSERT INTO _fx_cov SELECT code, $m, value FROM _fx_cov_df", {"m": metric}
+                )
+            finally:
+                con.unregister("_fx_cov_df")
         extra = " UNION ALL SELECT micro_grid_code, metric, value FROM _fx_cov"
     micro = f"""
         SELECT m.micro_grid_code, m.grid_code, m.community_code, b.metric, b.value
@@ -163,19 +169,25 @@ def compute_blocks(
         "FROM mb GROUP BY ALL"
         for level, expr in levels.items()
     )
+    # the micro-grid values once, then summed up each level (a CTE would be recomputed per level)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _fx_mb AS {micro}", {"v": v, "now": at, "today": at.date()}
+    )
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM block_data WHERE grid_version = $v", {"v": v})
         con.execute(
             f"""INSERT INTO block_data
-            WITH mb AS ({micro})
+            WITH mb AS (FROM _fx_mb)
             SELECT level, code, $v, metric, value, current_timestamp FROM ({union})""",
-            {"v": v, "now": at, "today": at.date()},
+            {"v": v},
         )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS _fx_mb")
     row = con.execute("SELECT count(*) FROM block_data WHERE grid_version = ?", [v]).fetchone()
     return int(row[0]) if row else 0
 
