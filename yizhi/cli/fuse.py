@@ -75,6 +75,12 @@ def fuse(
     npartitions: int | None = typer.Option(
         None, "--npartitions", min=1, help="Dask: partitions per point layer (default 2/worker)."
     ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help="Processes resolving addresses (default: the CPUs, at most YIZHI_THREADS).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Link people, legal persons, houses, events and sensors to rooms, buildings and grids.
@@ -103,6 +109,7 @@ def fuse(
                 incremental=not full,
                 progress=on_progress,
                 engine=spatial,
+                workers=workers,
             )
         if blocks:
             from fusion.blocks import compute_blocks
