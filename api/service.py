@@ -142,8 +142,9 @@ class Service:
 
     def warm(self) -> None:
         """Build the in-memory lookup indexes (resolver, search box, grid at a point), load the
-        address parser and the tile layers now (≈ 5 s on the sample city), so that the first
-        request does not wait for them; then freeze them out of the garbage collector's walks.
+        address parser and (setting ``warm_tiles``, default on) the tile layers now (≈ 5 s on
+        the sample city), so that the first request does not wait for them; then freeze them
+        out of the garbage collector's walks.
         """
         from address_registry._resolve_index import index_for
         from address_registry.parse import parse
@@ -158,10 +159,11 @@ class Service:
             cache_of(self).refresh(self)  # the grid-at-a-point index
         except YizhiError as exc:  # a store without grids yet still serves lookups
             log.warning("no grid index: %s", exc.message)
-        try:
-            self.tiles()  # the tile layers, so that the viewer's first map draws at once
-        except YizhiError as exc:
-            log.warning("tiles not loaded: %s", exc.message)
+        if self.settings.warm_tiles:
+            try:
+                self.tiles()  # the tile layers, so that the viewer's first map draws at once
+            except YizhiError as exc:
+                log.warning("tiles not loaded: %s", exc.message)
         # The indexes are millions of long-lived objects: keep the cyclic garbage collector
         # from walking them on every full collection (tens of ms pauses under load).
         gc.collect()

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     )
     rate_burst: int = Field(200, description="Requests allowed in one burst per key or client.")
     tile_cache_mb: int = Field(256, description="Memory of the in-process tile cache.")
+    warm_tiles: bool = Field(
+        True,
+        description="Load the tile layers when a server process starts (else on the first tile "
+        "request); each worker process holds its own copy.",
+    )
 
     @property
     def db_path(self) -> Path:

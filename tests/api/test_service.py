@@ -118,3 +118,23 @@ def test_api_docs_pages_load_nothing_from_outside(api_server: Server, page: str)
         for url in urls:
             assert not re.match(r"^(https?:)?//", url), f"{page} loads {url} from outside"
             assert http.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("warm_tiles", [True, False])
+def test_warm_loads_tiles_only_when_asked(
+    sample_store: Path, tmp_path: Path, warm_tiles: bool
+) -> None:
+    import shutil
+
+    from api.service import Service
+    from yizhi.settings import Settings
+
+    db = tmp_path / "sample.duckdb"
+    shutil.copyfile(sample_store, db)
+    service = Service(db, settings=Settings(db=db, warm_tiles=warm_tiles))
+    try:
+        service.warm()
+        assert (service.tiles_if_fresh() is not None) is warm_tiles
+        assert service.tiles() is not None  # loaded on first use either way
+    finally:
+        service.close()
