@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import copy
 import re
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -636,8 +635,6 @@ BEST_COLUMNS = ("address", "reason", "building_id", "room_id", "confidence", "le
 _CHUNK = 2_000
 #: Fewer distinct texts than this are resolved in this process whatever ``workers`` says.
 PARALLEL_MIN_TEXTS = 20_000
-#: The index the forked workers of :func:`best_candidates` inherit (set only around the pool).
-_FORKED: ResolveIndex | None = None
 
 
 def _best_rows(idx: ResolveIndex, texts: list[str]) -> list[tuple[Any, ...]]:
@@ -657,11 +654,6 @@ def _best_rows(idx: ResolveIndex, texts: list[str]) -> list[tuple[Any, ...]]:
                 )
             )
     return rows
-
-
-def _best_rows_forked(texts: list[str]) -> list[tuple[Any, ...]]:
-    assert _FORKED is not None, "only in a worker forked by best_candidates"
-    return _best_rows(_FORKED, texts)
 
 
 def best_candidates(
@@ -689,40 +681,23 @@ def best_candidates(
     InvalidInput
         When ``workers`` is below 1.
     """
-    global _FORKED
+    from yizhi.workers import fork_map
+
     if workers < 1:
         raise InvalidInput(f"workers must be at least 1, got {workers}")
     items = [str(t) for t in texts]
     idx = index_for(con)
     chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
-    if workers == 1 or len(items) < PARALLEL_MIN_TEXTS or sys.platform != "linux":
-        out: list[tuple[Any, ...]] = []
-        for chunk in chunks:
-            out += _best_rows(idx, chunk)
-            if on_progress is not None:
-                on_progress(len(chunk))
-        return out
-    import gc
-    import multiprocessing
-    import warnings
-
-    _FORKED = idx
-    gc.freeze()  # keep the index's pages shared with the workers (no GC writes to them)
-    try:
-        with warnings.catch_warnings():
-            # Python >= 3.12 warns on fork in a process with threads (DuckDB's, idle here)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pool = multiprocessing.get_context("fork").Pool(workers)
-        with pool:
-            out = []
-            for rows in pool.imap(_best_rows_forked, chunks):
-                out += rows
-                if on_progress is not None:
-                    on_progress(len(rows))
-        return out
-    finally:
-        _FORKED = None
-        gc.unfreeze()
+    out: list[tuple[Any, ...]] = []
+    for rows in fork_map(
+        lambda chunk: _best_rows(idx, chunk),
+        chunks,
+        workers if len(items) >= PARALLEL_MIN_TEXTS else 1,
+    ):
+        out += rows
+        if on_progress is not None:
+            on_progress(len(rows))
+    return out
 
 
 def _reason(answer: dict[str, Any]) -> str | None:

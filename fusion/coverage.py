@@ -20,9 +20,14 @@ import shapely
 from pyproj import Transformer
 
 from yizhi.errors import InvalidInput
+from yizhi.workers import check_workers, fork_map
 
 #: Largest angle between two vertices of a sector's arc, degrees.
 ARC_STEP_DEG = 3.0
+#: Fewer blocks than this are done in this process; more are spread in chunks of at most
+#: ``_CHUNK_BLOCKS`` over the worker processes.
+_PARALLEL_MIN_BLOCKS = 2_000
+_CHUNK_BLOCKS = 5_000
 _LEVELS = {"grid": ("grids", "grid_code"), "micro_grid": ("micro_grids", "micro_grid_code")}
 
 
@@ -51,6 +56,7 @@ def coverage(
     version: int | None = None,
     statuses: Sequence[str] = ("online",),
     with_geometry: bool = False,
+    workers: int | None = None,
 ) -> pd.DataFrame:
     """Public space, covered and uncovered area and covered share per block.
 
@@ -64,6 +70,9 @@ def coverage(
         Camera statuses that count (default: online only).
     with_geometry
         Add ``uncovered_wkt``: the uncovered public space (WGS84 WKT).
+    workers
+        Processes sharing the blocks (:func:`yizhi.workers.fork_map`; ``None``: the default
+        count) when there are at least :data:`_PARALLEL_MIN_BLOCKS`; the same rows either way.
 
     Returns
     -------
@@ -77,6 +86,7 @@ def coverage(
         from fusion.link import active_version
 
         version = active_version(con)
+    workers = check_workers(workers)
     table, code_col = _LEVELS[level]
     blocks = con.execute(
         f"SELECT {code_col}, ST_AsWKB(geom) FROM {table} "
@@ -120,30 +130,47 @@ def coverage(
         ]
     sector_tree = shapely.STRtree(sectors)
     building_tree = shapely.STRtree(buildings_m)
-    rows: list[dict[str, Any]] = []
-    for code, block in zip(codes, blocks_m, strict=True):
-        near = building_tree.query(block, predicate="intersects")
-        public = (
-            shapely.difference(block, shapely.union_all(buildings_m[near])) if len(near) else block
-        )
-        seen = sector_tree.query(public, predicate="intersects")
-        if len(seen):
-            covered = shapely.intersection(public, shapely.union_all([sectors[i] for i in seen]))
-        else:
-            covered = shapely.Polygon()
-        pa, ca = float(public.area), float(covered.area)
-        row: dict[str, Any] = {
-            "code": code,
-            "public_m2": round(pa, 1),
-            "covered_m2": round(ca, 1),
-            "uncovered_m2": round(pa - ca, 1),
-            "share": round(ca / pa, 4) if pa > 0 else None,
-            "cameras": int(sum(1 for i in seen if sectors[i].intersects(public))),
-        }
-        if with_geometry:
-            rest = shapely.difference(public, covered)
-            row["uncovered_wkt"] = shapely.transform(
-                rest, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1]))
-            ).wkt
-        rows.append(row)
+
+    def block_rows(span: tuple[int, int]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for code, block in zip(codes[span[0] : span[1]], blocks_m[span[0] : span[1]], strict=True):
+            near = building_tree.query(block, predicate="intersects")
+            public = (
+                shapely.difference(block, shapely.union_all(buildings_m[near]))
+                if len(near)
+                else block
+            )
+            seen = sector_tree.query(public, predicate="intersects")
+            if len(seen):
+                covered = shapely.intersection(
+                    public, shapely.union_all([sectors[i] for i in seen])
+                )
+            else:
+                covered = shapely.Polygon()
+            pa, ca = float(public.area), float(covered.area)
+            row: dict[str, Any] = {
+                "code": code,
+                "public_m2": round(pa, 1),
+                "covered_m2": round(ca, 1),
+                "uncovered_m2": round(pa - ca, 1),
+                "share": round(ca / pa, 4) if pa > 0 else None,
+                "cameras": int(sum(1 for i in seen if sectors[i].intersects(public))),
+            }
+            if with_geometry:
+                rest = shapely.difference(public, covered)
+                row["uncovered_wkt"] = shapely.transform(
+                    rest, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1]))
+                ).wkt
+            rows.append(row)
+        return rows
+
+    # blocks are independent: spread them over worker processes forked from this one
+    n = len(codes)
+    step = max(1, min(_CHUNK_BLOCKS, -(-n // max(1, workers))))
+    spans = [(i, min(n, i + step)) for i in range(0, n, step)]
+    rows = [
+        row
+        for part in fork_map(block_rows, spans, workers if n >= _PARALLEL_MIN_BLOCKS else 1)
+        for row in part
+    ]
     return pd.DataFrame(rows)

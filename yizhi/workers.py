@@ -1,14 +1,23 @@
-"""How many worker processes the heavy stages use (grid partition, address linking)."""
+"""Worker processes of the heavy stages (grid partition, address linking, camera coverage):
+how many, and a forked map that shares this process's memory with them."""
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import os
-from typing import TYPE_CHECKING
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from yizhi.errors import InvalidInput
 
 if TYPE_CHECKING:
     from yizhi.settings import Settings
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def default_workers(settings: Settings | None = None) -> int:
@@ -36,3 +45,45 @@ def check_workers(workers: int | None) -> int:
     if int(workers) < 1:
         raise InvalidInput(f"workers must be at least 1, got {workers}")
     return int(workers)
+
+
+#: The function the children of :func:`fork_map` run (set only while its pool exists).
+_FORKED: Callable[[Any], Any] | None = None
+
+
+def _call_forked(item: Any) -> Any:
+    assert _FORKED is not None, "only in a worker forked by fork_map"
+    return _FORKED(item)
+
+
+def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
+    """``fn`` over ``items``, in order, in ``workers`` processes *forked* from this one.
+
+    The children inherit ``fn`` and everything it reads (an index, geometries) from this
+    process's memory instead of receiving a pickled copy; only the items and the results cross
+    between processes. Use it only for pure-Python / numpy work that never touches a DuckDB
+    connection (forking is safe while this process's connection is idle: DuckDB's threads are
+    not copied into the child, whose calls never reach them). With one worker, one item, or
+    off Linux, ``fn`` runs here.
+
+    >>> list(fork_map(lambda x: x * x, [1, 2, 3], workers=2))
+    [1, 4, 9]
+    """
+    global _FORKED
+    if workers <= 1 or len(items) <= 1 or sys.platform != "linux":
+        yield from map(fn, items)
+        return
+    if _FORKED is not None:
+        raise RuntimeError("fork_map is not reentrant")
+    _FORKED = fn
+    gc.freeze()  # keep the inherited pages shared (the collector would write to them)
+    try:
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns on fork in a process with threads (DuckDB's, idle here)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pool = multiprocessing.get_context("fork").Pool(min(workers, len(items)))
+        with pool:
+            yield from pool.imap(_call_forked, items)
+    finally:
+        _FORKED = None
+        gc.unfreeze()

@@ -74,3 +74,24 @@ def test_grid_coverage_known_areas(db_path: Path) -> None:
     with pytest.raises(InvalidInput, match="'street'"):
         coverage(con, level="street")
     con.close()
+
+
+def test_worker_processes_give_the_same_rows(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import store
+    from fusion import coverage as cov
+
+    con = store.connect(db_path)
+    fs.build_register(con)
+    _camera(con, "c1", (550, 20), 50, 0, 90)
+    _camera(con, "c2", (500, 100), 30, 0, 360)
+    alone = coverage(con, level="micro_grid", with_geometry=True, workers=1)
+    monkeypatch.setattr(cov, "_PARALLEL_MIN_BLOCKS", 0)
+    monkeypatch.setattr(cov, "_CHUNK_BLOCKS", 1)  # one block per task over two processes
+    shared = coverage(con, level="micro_grid", with_geometry=True, workers=2)
+    assert len(alone) > 2
+    assert shared.equals(alone)
+    with pytest.raises(InvalidInput, match="at least 1"):
+        coverage(con, workers=0)
+    con.close()
