@@ -160,6 +160,7 @@ class ResolveIndex:
     district_roads: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: What the resolver found per building part of a query (see ``resolve._locate``).
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    memo_candidates: int = field(default=0, repr=False, compare=False)
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:

@@ -92,7 +92,8 @@ class _Cand:
 class _Pending:
     query: str
     normalized: str
-    ranked: list[_Cand]
+    ranked: list[_Cand]  # the best ones (at most _KEEP)
+    scores: tuple[float, ...]  # of every candidate, best first
     admin_answer: dict[str, Any] | None
     room: tuple[int | None, int | None, int | None]
     room_ids: dict[str, list[str]] = field(default_factory=dict)
@@ -370,10 +371,12 @@ def _successors(idx: ResolveIndex, found: dict[str, _Cand]) -> dict[str, _Cand]:
 
 #: A room written after the building's number (号 / 栋): unit (2单元, 2门, 2-), floor, room.
 _ROOM_TAIL = re.compile(r"(?<=[号栋])(?:\d{1,2}(?:单元|门|-))?(?:(?:地下)?\d{1,3}层)?\d{1,4}室?$")
-#: Most building parts remembered per index (cleared when full).
-_MEMO_SIZE = 200_000
+#: Candidates remembered per index, all building parts together (cleared when full: ~1 KB each).
+_MEMO_CANDIDATES = 300_000
+#: Candidates kept per building part: the most an answer lists (``limit`` ≤ 100).
+_KEEP = 100
 
-_Located = tuple[list[_Cand], dict[str, Any] | None, int]
+_Located = tuple[list[_Cand], tuple[float, ...], dict[str, Any] | None, int]
 
 
 def _building_part(t: str) -> str:
@@ -412,17 +415,20 @@ def _locate(idx: ResolveIndex, key: str) -> _Located:
             "lat": lat,
             "matched": {best.level: {"code": best.code, "name": best.name, "via": best.via}},
         }
-    if len(memo) >= _MEMO_SIZE:
+    kept = ranked[:_KEEP]
+    if idx.memo_candidates + len(kept) + 1 > _MEMO_CANDIDATES:
         memo.clear()
-    located = memo[key] = (ranked, admin_answer, room_from)
+        idx.memo_candidates = 0
+    idx.memo_candidates += len(kept) + 1
+    located = memo[key] = (kept, tuple(c.score for c in ranked), admin_answer, room_from)
     return located
 
 
 def _prepare(idx: ResolveIndex, q: str, limit: int) -> _Pending:
     """Candidates of the valid address ``q`` (see :func:`validate`), rooms not yet checked."""
     t = _SUB_HAN.sub(lambda x: "之" + str(han_to_int(x.group(1))), normalize_text(q))
-    ranked, admin_answer, room_from = _locate(idx, _building_part(t))
-    pending = _Pending(q, t, ranked, admin_answer, m.room_parts(t[room_from:]))
+    ranked, scores, admin_answer, room_from = _locate(idx, _building_part(t))
+    pending = _Pending(q, t, ranked, scores, admin_answer, m.room_parts(t[room_from:]))
     unit, floor, room = pending.room
     if room is not None and floor is not None:
         for cand in ranked[:limit]:
@@ -439,7 +445,7 @@ def _prepare(idx: ResolveIndex, q: str, limit: int) -> _Pending:
 
 
 def _finish(idx: ResolveIndex, p: _Pending, rooms: set[str], limit: int) -> dict[str, Any]:
-    scores = [c.score for c in p.ranked]
+    scores = list(p.scores)
     candidates = []
     for i, cand in enumerate(p.ranked[:limit]):
         others = scores[:i] + scores[i + 1 :]
