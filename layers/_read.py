@@ -10,7 +10,9 @@ whole pipeline above it single-threaded (a streaming window), which doubled the 
 time of the validation. So the CSV's ``from_sql`` leaves ``_line`` NULL and sets
 :attr:`Source.line_from_rowid`: the ingest materialises it with ``preserve_insertion_order`` on
 (a parallel scan whose rows still land in file order) and numbers the lines from ``rowid``.
-``numbered_sql`` keeps an ordinality-numbered reader for small, narrow checks.
+``numbered_sql`` keeps an ordinality-numbered reader for small, narrow checks, and
+``slice_sql(file, header)`` builds ``from_sql`` over one slice of a large file (see
+:mod:`layers._slices`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import codecs
 import json
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +118,11 @@ class Source:
     line_from_rowid: int | None = None
     #: The same rows with ``_line`` filled (serial scan; for narrow checks). Default: from_sql.
     numbered_sql: str = ""
+    #: CSV only: the UTF-8 file DuckDB reads (a transcoded copy of a GB18030 file).
+    data_path: Path | None = None
+    #: CSV only: ``slice_sql(file, header)`` is ``from_sql`` over a slice of :attr:`data_path`
+    #: cut at record boundaries (``header``: the slice starts with the header line).
+    slice_sql: Callable[[Path, bool], str] | None = None
 
     def __post_init__(self) -> None:
         if not self.numbered_sql:
@@ -248,8 +256,8 @@ def _open_csv(
         temp.append(actual)
     delim = mapping.delimiter if path.suffix.lower() != ".tsv" else "\t"
     options = (
-        f"header = true, all_varchar = true, delim = {_lit(delim)}, quote = '\"', "
-        "escape = '\"', auto_detect = false"
+        f"all_varchar = true, delim = {_lit(delim)}, quote = '\"', escape = '\"', "
+        "auto_detect = false"
     )
     with actual.open("r", encoding="utf-8-sig", newline="") as fh:
         header_line = fh.readline()
@@ -263,28 +271,38 @@ def _open_csv(
         raise InvalidInput(f"{path}: line 1: duplicate column names {dupes}")
     columns = "{" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in found) + "}"
     exprs, present = _resolve_columns(kind, found, mapping, path, {})
-    reader = f"read_csv({_lit(str(actual))}, {options}, columns = {columns}, ignore_errors = true"
     rejects = (
         ", store_rejects = true, rejects_table = '_layer_rejects', rejects_scan = '_layer_scans'"
     )
-    # parallel scan: lines are numbered from rowid after an insertion-ordered materialisation
-    sql = (
-        f"(SELECT {', '.join(exprs)}, NULL::BIGINT AS _line, NULL::VARCHAR AS _geom_kind "
-        f"FROM {reader}{rejects}))"
-    )
+
+    def reader(file: Path, header: bool) -> str:
+        return (
+            f"read_csv({_lit(str(file))}, header = {str(header).lower()}, {options}, "
+            f"columns = {columns}, ignore_errors = true{rejects})"
+        )
+
+    def slice_sql(file: Path, header: bool) -> str:
+        # parallel scan: lines are numbered from rowid after an insertion-ordered materialisation
+        return (
+            f"(SELECT {', '.join(exprs)}, NULL::BIGINT AS _line, NULL::VARCHAR AS _geom_kind "
+            f"FROM {reader(file, header)})"
+        )
+
     numbered = (  # rejects stored here too: duplicates collapse by line (_fix_lines)
         f"(SELECT {', '.join(exprs)}, ordinality + 1 AS _line, NULL::VARCHAR AS _geom_kind "
-        f"FROM {reader}{rejects}) WITH ORDINALITY)"
+        f"FROM {reader(actual, True)} WITH ORDINALITY)"
     )
     return Source(
         path,
         "csv",
-        sql,
+        slice_sql(actual, True),
         rejects_table="_layer_rejects",
         temp_files=temp,
         present=present,
         line_from_rowid=2,
         numbered_sql=numbered,
+        data_path=actual,
+        slice_sql=slice_sql,
     )
 
 

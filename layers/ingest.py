@@ -11,7 +11,8 @@ The heavy work runs in DuckDB over whole columns: the file is scanned once into 
 table of checked rows (raw ID numbers, names and phones are hashed and masked in that same scan
 and never materialised), then loaded rows are upserted and failing rows quarantined with every
 reason. Temporary tables live in memory (or DuckDB's temporary directory, deleted on close),
-never in the database file.
+never in the database file. A CSV larger than a slice is scanned slice by slice, each in
+parallel (:mod:`layers._slices`, :func:`_materialise_slices`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import duckdb
 
 from layers import privacy
 from layers._read import Mapping, Source, load_mapping, open_source
+from layers._slices import blank_lines, copy_range, csv_slices
 from layers.schemas import Kind, get_kind
 from yizhi.errors import InvalidInput
 
@@ -122,21 +124,127 @@ _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 _UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 
 
-def _fits_in_memory(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
-    """Whether the checked rows of a CSV are expected to fit in DuckDB's memory limit.
-
-    The parallel, insertion-ordered scan pays off only then: past the limit DuckDB's batch
-    insert falls back to one thread (17.7M people rows, 2.2 GB CSV, 6.5 GiB limit: the whole
-    ingest took 288-342 s that way, 219 s with the serial numbered scan).
-    """
+def _memory_limit(con: duckdb.DuckDBPyConnection) -> float | None:
+    """DuckDB's ``memory_limit`` in bytes (None when it cannot be read)."""
     row = con.execute("SELECT current_setting('memory_limit')").fetchone()
     text = str(row[0] if row else "").strip().upper().replace(" ", "")
     number = text.rstrip("KMGTIB")
     try:
-        limit = float(number) * _UNITS.get(text[len(number) :] or "B", 1)
+        return float(number) * _UNITS.get(text[len(number) :] or "B", 1)
     except ValueError:
+        return None
+
+
+def _fits_in_memory(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether the checked rows of a CSV are expected to fit in DuckDB's memory limit.
+
+    The parallel, insertion-ordered scan of a whole file pays off only then: past the limit
+    DuckDB's batch insert falls back to one thread (17.7M people rows, 2.2 GB CSV, 6.5 GiB
+    limit: the whole ingest took 288-342 s that way, 219 s with the serial numbered scan).
+    A larger file is cut into slices (:func:`_slice_bytes`).
+    """
+    limit = _memory_limit(con)
+    return limit is not None and path.stat().st_size * _CHECKED_PER_CSV_BYTE <= 0.8 * limit
+
+
+#: The smallest slice worth a scan of its own (a smaller memory limit still cuts this much).
+_MIN_SLICE_BYTES = 8 * 2**20
+
+
+def _slice_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    """Bytes of CSV per slice: the checked rows of one slice take an eighth of the limit.
+
+    DuckDB's ordered batch insert holds the batches that finish ahead of their turn in at most
+    a quarter of the limit and runs on one thread when they outgrow it; a slice whose checked
+    rows take half that can never get there (7 GB limit: 146 MB of CSV, ~1.1M people rows).
+    """
+    limit = _memory_limit(con) or 2**30
+    return max(_MIN_SLICE_BYTES, int(limit / 8 / _CHECKED_PER_CSV_BYTE))
+
+
+def _materialise_slices(
+    con: duckdb.DuckDBPyConnection,
+    spec: Kind,
+    src: Source,
+    inside: str,
+    slices: list[tuple[int, int]],
+    tmpdir: Path,
+) -> bool:
+    """Materialise ``_layer_checked`` from a CSV cut into ``slices``, each scanned in parallel.
+
+    Each slice is inserted in file order after the previous one (``preserve_insertion_order``),
+    so ``rowid`` numbers the good rows of the whole file; the rejected lines of each slice are
+    moved to their place in the whole file (the numbering of one scan, which
+    :func:`_fix_lines` expects: header = 1, then one per record or blank line). Returns False, leaving no table and no slice rejects
+    behind, when a slice but the last ends inside a quoted field (a cut DuckDB disagrees with,
+    see :mod:`layers._slices`): the caller then scans the whole file at once.
+    """
+    assert src.slice_sql is not None and src.data_path is not None
+    folder = tmpdir / "slices"
+    folder.mkdir(exist_ok=True)
+    records = 0  # records (good rows and rejected lines) of the slices before, header excluded
+    rows = 0
+    ok = True
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        for k, (start, end) in enumerate(slices):
+            file = src.data_path
+            if len(slices) > 1:
+                file = folder / f"slice-{k:05d}.csv"
+                copy_range(src.data_path, start, end, file)
+            select = _checked_sql(spec, src.slice_sql(file, k == 0), inside)
+            if k == 0:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _layer_checked AS {select}")
+            else:
+                con.execute(f"INSERT INTO _layer_checked {select}")
+            if file != src.data_path:
+                file.unlink()
+            row = con.execute("SELECT count(*) FROM _layer_checked").fetchone()
+            total = int(row[0]) if row else 0
+            good, rows = total - rows, total
+            lines, unquoted = _slice_rejects(con, file, 0 if k == 0 else records + 1)
+            if unquoted and k < len(slices) - 1:
+                ok = False
+                break
+            if k < len(slices) - 1:  # DuckDB counts the blank lines it skips, too
+                records += good + lines + blank_lines(src.data_path, start, end)
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    if not ok:
+        con.execute("DROP TABLE IF EXISTS _layer_checked")
+        if len(slices) > 1:
+            con.execute(
+                "DELETE FROM _layer_rejects WHERE scan_id IN (SELECT scan_id FROM _layer_scans "
+                "WHERE starts_with(file_path, ?))",
+                [str(folder)],
+            )
+        for leftover in folder.glob("slice-*.csv"):
+            leftover.unlink()
         return False
-    return path.stat().st_size * _CHECKED_PER_CSV_BYTE <= 0.8 * limit
+    con.execute("UPDATE _layer_checked SET _line = rowid + 2")
+    return True
+
+
+def _slice_rejects(con: duckdb.DuckDBPyConnection, file: Path, offset: int) -> tuple[int, int]:
+    """Shift the rejected lines of the scan of ``file`` by ``offset``; count them.
+
+    Returns the number of distinct rejected lines and of ``UNQUOTED VALUE`` errors.
+    """
+    scans = "SELECT scan_id FROM _layer_scans WHERE file_path = ?"
+    try:
+        if offset:
+            con.execute(
+                f"UPDATE _layer_rejects SET line = line + {int(offset)} WHERE scan_id IN ({scans})",
+                [str(file)],
+            )
+        row = con.execute(
+            "SELECT count(DISTINCT line), count(*) FILTER (WHERE error_type = 'UNQUOTED VALUE') "
+            f"FROM _layer_rejects WHERE scan_id IN ({scans})",
+            [str(file)],
+        ).fetchone()
+    except duckdb.CatalogException:  # no rejects table: nothing was rejected
+        return 0, 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _convert_crs(
@@ -367,6 +475,7 @@ def ingest(
     secret: bytes | None = None,
     demo: bool = False,
     step: Step | None = None,
+    slice_bytes: int | None = None,
 ) -> IngestReport:
     """Ingest ``path`` as a layer of ``kind`` into the store.
 
@@ -393,6 +502,11 @@ def ingest(
         Allow the demo secret in ``var/hmac.key`` when ``YIZHI_HMAC_SECRET`` is unset.
     step
         Called with the name of each stage (for a progress display).
+    slice_bytes
+        CSV only: cut the file into slices of about this many bytes, each scanned in parallel
+        (default: an eighth of DuckDB's memory limit over :data:`_CHECKED_PER_CSV_BYTE`; a
+        file no larger is one slice). ``0``: one scan of the whole file, serial (numbered)
+        when its checked rows are not expected to fit in memory.
 
     Returns
     -------
@@ -441,18 +555,28 @@ def ingest(
                 from_sql = _convert_crs(con, from_sql, crs, line_from_rowid)
                 line_from_rowid = None  # _layer_src has its lines
             inside = _inside_sql(con, bounds) if spec.has_point else "true"
-            if line_from_rowid is not None and (
-                spec.join or "SELECT" in inside or not _fits_in_memory(con, path)
-            ):
-                # a join or a scalar subquery may reorder rows; and when the checked rows
-                # outgrow memory, DuckDB throttles an insertion-ordered insert to one thread
-                # (measured: slower than the serial numbered scan): number them in the scan
+            if line_from_rowid is not None and (spec.join or "SELECT" in inside):
+                # a join or a scalar subquery may reorder rows: number them in the scan
                 from_sql, line_from_rowid = src.numbered_sql, None
             note("validate")
             try:
-                _materialise(
-                    con, "_layer_checked", _checked_sql(spec, from_sql, inside), line_from_rowid
-                )
+                done = False
+                sliceable = from_sql == src.from_sql and src.data_path is not None
+                if line_from_rowid is not None and sliceable and slice_bytes != 0:
+                    # a CSV as read: cut it into slices whose checked rows fit in memory, each
+                    # scanned in parallel (one slice when the file is small)
+                    assert src.data_path is not None
+                    target = slice_bytes or _slice_bytes(con)
+                    cuts = csv_slices(src.data_path, target)
+                    done = _materialise_slices(con, spec, src, inside, cuts, Path(tmp))
+                if not done and line_from_rowid is not None and not _fits_in_memory(con, path):
+                    # one whole file past the memory limit: an insertion-ordered insert was
+                    # measured slower than the serial numbered scan
+                    from_sql, line_from_rowid = src.numbered_sql, None
+                if not done:
+                    _materialise(
+                        con, "_layer_checked", _checked_sql(spec, from_sql, inside), line_from_rowid
+                    )
             except duckdb.InvalidInputException as exc:
                 raise InvalidInput(f"{path}: cannot be read: {exc}") from exc
             rejects = _fix_lines(con, src)
