@@ -28,7 +28,7 @@ test: install
 	$(VENV)/bin/pytest
 
 bench: install
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 lock:
 	$(PY) -m uv pip compile pyproject.toml --extra dev --extra dask -p 3.11 -o requirements.lock

@@ -28,6 +28,7 @@ from typing import Any
 import psutil
 
 from benchmarks import _serve, api_load
+from benchmarks._report import emit, goal
 
 GOAL_P99_MS = 10.0
 
@@ -96,6 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("## API grids/at load\n\nskipped: `wrk` is not installed (`apt-get install wrk`).")
+        emit("api_grids", "sample city", status="skipped", note="`wrk` is not installed")
         return
     db = args.db or api_load._sample_store()
     rows = run(
@@ -120,6 +122,29 @@ def main() -> None:
     print(
         f"\npaced p99 {paced['p99_ms']:.2f} ms vs goal {GOAL_P99_MS:g} ms: "
         f"ratio {paced['p99_ms'] / GOAL_P99_MS:.2f} (≤ 1 meets it)"
+    )
+    emit(
+        "api_grids",
+        f"{args.db.name if args.db else 'sample city'}; {args.connections} clients × "
+        f"{args.seconds} s, {args.workers} worker(s)",
+        [
+            goal(
+                f"API grids/at p99 ≤ 10 ms, {args.connections} clients, paced "
+                f"({args.think_ms:g} ms think)",
+                f"p99 {paced['p99_ms']:.2f} ms, {paced['rps']:,.0f} requests/s, "
+                f"{paced['errors']} errors",
+                paced["p99_ms"],
+                GOAL_P99_MS,
+                "ms",
+            ),
+            goal(
+                "API grids/at: zero errors under load",
+                f"{sum(r['errors'] for _, r in rows)} errors in {len(rows)} scenarios",
+                sum(r["errors"] for _, r in rows),
+                0,
+                "errors",
+            ),
+        ],
     )
 
 

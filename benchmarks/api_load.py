@@ -25,6 +25,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from benchmarks._report import emit, goal
 from benchmarks._serve import ROOT, start, warm, wrk
 
 
@@ -85,9 +86,10 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("## API load\n\nskipped: `wrk` is not installed (`apt-get install wrk`).")
+        emit("api_load", "sample city", status="skipped", note="`wrk` is not installed")
         return
     db = _sample_store()
-    goals = {"resolve": 50.0, "grids_at": 10.0}
+    goals_ms = {"resolve": 50.0, "grids_at": 10.0}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         paths = _workload(db)
@@ -116,13 +118,35 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, think, r in rows:
-        goal = goals.get(name)
-        ratio = f"{r['p99_ms'] / goal:.2f}" if goal else ""
+        target = goals_ms.get(name)
+        ratio = f"{r['p99_ms'] / target:.2f}" if target else ""
         mode = f"paced, {think:g} ms think" if think else "back-to-back"
         print(
             f"| {name} | {mode} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
-            f"{r['p99_ms']:.2f} | {r['max_ms']:.1f} | {r['errors']} | {goal or ''} | {ratio} |"
+            f"{r['p99_ms']:.2f} | {r['max_ms']:.1f} | {r['errors']} | {target or ''} | {ratio} |"
         )
+    goals = []
+    for name, think, r in rows:
+        if name not in goals_ms:
+            continue
+        mode = f"paced ({think:g} ms think)" if think else "back-to-back"
+        goals.append(
+            goal(
+                f"API {name.replace('_', '/')} p99 ≤ {goals_ms[name]:g} ms, "
+                f"{args.connections} clients, {mode}",
+                f"p99 {r['p99_ms']:.2f} ms, {r['rps']:,.0f} requests/s, {r['errors']} errors",
+                r["p99_ms"],
+                goals_ms[name],
+                "ms",
+            )
+        )
+    errors = sum(r["errors"] for _, _, r in rows)
+    goals.append(goal("API: zero errors under load", f"{errors} errors", errors, 0, "errors"))
+    emit(
+        "api_load",
+        f"sample city; {args.connections} clients × {args.seconds} s, {args.workers} worker(s)",
+        goals,
+    )
 
 
 if __name__ == "__main__":

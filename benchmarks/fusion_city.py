@@ -5,9 +5,10 @@ Stages, each timed with its CPU seconds and the peak RSS of the process tree (sa
 
 1. register: :func:`address_registry.scaleup.generate_city` (skipped when ``--db`` has one);
 2. grids: :func:`grid_partition.store.partition_store` (skipped when a version is active);
-3. layers: :func:`layers.sample.sample_layers` with people capped at 17.7 M x scale (legal
-   persons, events and sensors follow at the Shenzhen ratios), then ``layers.ingest`` per kind
-   (skipped when people are already loaded);
+3. layers: :func:`benchmarks._city_layers.city_layers` (the rates of
+   :mod:`layers.sample`, drawn in bulk) with people capped at 17.7 M x scale (legal persons,
+   events and sensors follow at the Shenzhen ratios), then ``layers.ingest`` per kind (skipped
+   when people are already loaded);
 4. **fusion** (the goal, issue 7: <= 10 min and <= 12 GiB on 2 cores at full scale):
    ``fusion.link.link(incremental=False)`` then ``fusion.blocks.compute_blocks``.
 
@@ -65,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=0.1, help="fraction of the full city")
     parser.add_argument("--db", type=Path, default=Path("/tmp/yizhi-bench-fusion/city.duckdb"))
     parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--workers", type=int, default=None, help="partition processes")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="processes (partition, address resolution)"
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the input city, skip the fusion"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("YIZHI_HMAC_SECRET", "benchmark-secret-not-for-production")
     args.db.parent.mkdir(parents=True, exist_ok=True)
@@ -88,21 +94,26 @@ def main(argv: list[str] | None = None) -> int:
             )
             out["micro_grids"] = _count(con, "micro_grids")
     if _count(con, "people") == 0:
+        from benchmarks._city_layers import city_layers
         from layers.ingest import ingest
-        from layers.sample import sample_layers
 
         layer_dir = args.db.parent / "layers"
         if not (layer_dir / "sensors.csv").exists():  # files of an interrupted run are reused
             with _stage(results, "layers_generate") as out:
-                report = sample_layers(
-                    con, layer_dir, seed=args.seed, max_people=round(FULL_PEOPLE * args.scale)
+                out.update(
+                    city_layers(
+                        con, layer_dir, seed=args.seed, max_people=round(FULL_PEOPLE * args.scale)
+                    )
                 )
-                out.update(report.rows)
         for kind in ("people", "legal_persons", "houses", "events", "sensors"):
             with _stage(results, f"ingest_{kind}") as out:
                 done = ingest(con, kind, layer_dir / f"{kind}.csv")
                 out.update(rows_in=done.rows_in, loaded=done.loaded, quarantined=done.quarantined)
 
+    if args.build_only:
+        con.close()
+        print(json.dumps(results, ensure_ascii=False))
+        return 0
     from fusion.blocks import check_sums, compute_blocks
     from fusion.link import LAYERS, link
 
@@ -112,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         out["link_seconds_by_layer"] = {}
         for layer in LAYERS:  # one call per layer (same work as one call) to time each
             t1 = time.perf_counter()
-            report["layers"] |= link(con, layers=[layer], incremental=False)["layers"]
+            report["layers"] |= link(con, layers=[layer], incremental=False, workers=args.workers)[
+                "layers"
+            ]
             out["link_seconds_by_layer"][layer] = round(time.perf_counter() - t1, 1)
         out["link_seconds"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
@@ -142,7 +155,40 @@ def main(argv: list[str] | None = None) -> int:
         f"goal {GOAL_SECONDS:.0f} s; peak RSS {fusion['peak_rss_gib']} GiB (goal {GOAL_GIB} GiB "
         f"at scale 1); sums agree: {results['sums_agree']}"
     )
-    print(json.dumps(results, ensure_ascii=False))
+    # BENCH-RESULT line for `make bench` (benchmarks/_report.py; docs/benchmarks.md)
+    from benchmarks._report import emit, goal
+
+    projected = fusion["seconds"] / args.scale
+    at = "at scale 1" if args.scale == 1 else f"projected linearly from scale {args.scale:g}"
+    emit(
+        "fusion_city",
+        args.scale,
+        [
+            goal(
+                "whole fusion of the Shenzhen-size city ≤ 10 min on 2 cores",
+                f"{projected:.0f} s {at} ({fusion['seconds']} s wall, {fusion['cpu_seconds']} "
+                f"CPU s; link {fusion['link_seconds']} s + blocks {fusion['blocks_seconds']} s)",
+                projected,
+                GOAL_SECONDS,
+                "s",
+            ),
+            goal(
+                "whole fusion peak memory ≤ 12 GiB",
+                f"{fusion['peak_rss_gib']} GiB at scale {args.scale:g}"
+                + ("" if args.scale == 1 else " (not projected)"),
+                fusion["peak_rss_gib"],
+                GOAL_GIB,
+                "GiB",
+            ),
+            goal(
+                "block data sums agree across levels (check_sums)",
+                f"sums agree: {results['sums_agree']}",
+                0 if results["sums_agree"] else 1,
+                0,
+                "disagreements",
+            ),
+        ],
+    )
     return 0
 
 

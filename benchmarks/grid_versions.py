@@ -92,6 +92,13 @@ def main() -> None:
     for label, value in rows:
         print(f"| {label} | {value} |")
     shutil.rmtree(tmp, ignore_errors=True)
+    from benchmarks._report import emit
+
+    emit(
+        "grid_versions",
+        "sample city" if args.db is None else f"store {args.db.name}",
+        note="no goal or peer of its own: timings of the grid version operations",
+    )
 
 
 if __name__ == "__main__":

@@ -20,11 +20,13 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from address_registry._parse_data import REPORTED, STRUCTURAL, Example, Score, read_naacl
 from address_registry._parse_gazetteer import short_form
 from address_registry.normalize import normalize, normalize_mapped
 from address_registry.parse import original_entities, parse, parse_many, tag_mapped
+from benchmarks._report import emit, goal, peer
 from yizhi.settings import ROOT, get_settings
 
 PEERS_VENV = ROOT / "var" / "peers-venv"
@@ -172,6 +174,7 @@ def main() -> None:
         p, r, f, n = score.prf([label])
         print(f"{label:<10} {p:6.3f} {r:6.3f} {f:6.3f} {n:6d}")
     p, r, f, n = score.prf(STRUCTURAL)
+    micro_f1 = f
     print(f"{'micro(str)':<10} {p:6.3f} {r:6.3f} {f:6.3f} {n:6d}")
 
     parse_many(texts[:50])  # warm up (model, gazetteer)
@@ -230,6 +233,42 @@ def main() -> None:
     print(
         f"\naddresses naming no province/city/district: {sum(bare)}; "
         f"a district given anyway: {invented}"
+    )
+    peer_ratios = {}
+    for name in ("cpca 0.5.5", "jionlp 1.5.31"):
+        if name not in tables:
+            why = "--no-peers" if args.no_peers else "the peer venv failed (see the output)"
+            peer_ratios[name] = peer(None, f"skipped: {why}")
+            continue
+        theirs = tables[name]["district"][2]
+        peer_ratios[f"{name}, district F1"] = peer(
+            tables["yizhi"]["district"][2] / theirs if theirs else None,
+            f"yizhi district F1 ÷ peer's ({tables['yizhi']['district'][2]:.3f} vs {theirs:.3f})",
+        )
+        per_s: Any = (peers or {})["cpca" if name.startswith("cpca") else "jionlp"]["per_s_single"]
+        rate = float(per_s)
+        peer_ratios[f"{name}, one call per address"] = peer(
+            single / rate,
+            f"yizhi parse/s ÷ peer's, single calls, per CPU second ({single:,.0f} vs {rate:,.0f})",
+        )
+        peer_ratios[f"{name}, districts invented for addresses naming none"] = peer(
+            invented[name] / max(1, invented["yizhi"]),
+            f"peer's count ÷ yizhi's ({invented[name]} vs {invented['yizhi']})",
+        )
+    emit(
+        "parse_naacl",
+        f"NAACL 2019 test set, {len(test):,} addresses",
+        [
+            goal(
+                "parser micro-F1 ≥ 0.90 on the NAACL test set (structural labels)",
+                f"{micro_f1:.3f} (P {p:.3f}, R {r:.3f}, {n:,} entities)",
+                micro_f1,
+                0.90,
+                "F1",
+                better="higher",
+            )
+        ],
+        peer_ratios,
     )
 
 

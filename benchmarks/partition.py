@@ -238,8 +238,10 @@ def main() -> None:
     args = ap.parse_args()
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 20)
-    print("== 3,000 buildings, 150,720 households, cap 150; lower bound", math.ceil(150_720 / CAP))
-    print(compare(not args.no_spopt).to_string(index=False))
+    bound = math.ceil(150_720 / CAP)
+    print("== 3,000 buildings, 150,720 households, cap 150; lower bound", bound)
+    table = compare(not args.no_spopt)
+    print(table.to_string(index=False))
     print("\n== stability: 20 new buildings in a corner, solve(previous=...)")
     print(stability())
     sizes = [1000, 3000, 10000] if args.quick else [1000, 3000, 10000, 30000]
@@ -257,6 +259,70 @@ def main() -> None:
         f"\n600,000 buildings as 200 communities of 3,000: {est:.0f} CPU s, "
         f"≈ {est / 2:.0f} s on 2 cores (goal 600 s); as one community "
         f"(n log n from {int(n0)}): ≈ {big:.0f} CPU s"
+    )
+    _emit(table, bound, sizes)
+
+
+def _emit(table: pd.DataFrame, bound: int, sizes: list[int]) -> None:
+    """The BENCH-RESULT line: the PEERS.md bar for the default settings, spopt side by side."""
+    from benchmarks._report import emit, goal, peer
+
+    rows = table.set_index("method")
+    ours = rows.loc["yizhi (split needed, fill 0.92)"].to_dict()
+    goals = [
+        goal(
+            "micro-grids: 0 over the cap of 150 households",
+            f"{int(ours['> cap'])} over cap (max {int(ours['max hh'])} households)",
+            float(ours["> cap"]),
+            0,
+            "micro-grids",
+        ),
+        goal(
+            "micro-grids: 0 non-contiguous",
+            f"{int(ours['non-contiguous'])}",
+            float(ours["non-contiguous"]),
+            0,
+            "micro-grids",
+        ),
+        goal(
+            "micro-grids ≤ 1.15 × the lower bound",
+            f"{int(ours['regions']):,} = {ours['regions'] / bound:.3f} × {bound:,}",
+            ours["regions"] / bound,
+            1.15,
+            "×",
+        ),
+        goal(
+            "micro-grid mean Polsby–Popper ≥ 0.66",
+            f"{ours['mean PP']}",
+            float(ours["mean PP"]),
+            0.66,
+            "PP",
+            better="higher",
+        ),
+        goal(
+            "micro-grids of a 3,000-building community < 13 s",
+            f"{ours['seconds']} s wall, {ours['cpu s']} CPU s",
+            float(ours["seconds"]),
+            13.0,
+            "s",
+        ),
+    ]
+    peers = {}
+    for name in ("spopt MaxPHeuristic floor 75", "spopt RegionKMeansHeuristic k=1005"):
+        if name not in rows.index:
+            peers[name] = peer(None, "skipped (--no-spopt)")
+            continue
+        theirs = rows.loc[name].to_dict()
+        peers[name] = peer(
+            float(theirs["seconds"]) / float(ours["seconds"]),
+            f"peer time ÷ yizhi time; peer: {int(theirs['> cap'])} regions over the cap, "
+            f"{int(theirs['regions']):,} regions, PP {theirs['mean PP']}",
+        )
+    emit(
+        "partition",
+        f"one 3,000-building synthetic community (PEERS.md); scaling to {max(sizes):,} buildings",
+        goals,
+        peers,
     )
 
 

@@ -23,6 +23,7 @@ import psutil
 
 import store
 from benchmarks._measure import TreeRss, cpu_seconds
+from benchmarks._report import emit, goal
 
 GOAL_SECONDS = 600.0
 
@@ -100,6 +101,33 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"| time ÷ goal (10 min), linear projection to scale 1 | {seconds / scale / GOAL_SECONDS:.2f} |"
+    )
+    over = int(q.get("micro_over_cap") or 0) + int(q.get("grid_over_cap") or 0)
+    noncontiguous = int(q.get("micro_noncontiguous") or 0) + int(q.get("grid_noncontiguous") or 0)
+    at = "at scale 1" if scale == 1 else f"projected linearly from scale {scale:g}"
+    emit(
+        "partition_city",
+        scale,
+        [
+            goal(
+                "partition the Shenzhen-size city ≤ 10 min on 2 cores",
+                f"{seconds / scale:.0f} s wall {at} ({seconds:.1f} s, {cpu:.0f} CPU s, "
+                f"{buildings:,} buildings → {grids:,} grids, {micro:,} micro-grids; CPU ÷ "
+                f"{workers} cores: {cpu / workers / scale:.0f} s; load {load0:.1f} → {load1:.1f})",
+                seconds / scale,
+                GOAL_SECONDS,
+                "s",
+            ),
+            goal(
+                "no micro-grid or grid over its cap outside flagged units",
+                f"{over} over cap, {q.get('micro_flagged')} flagged, {noncontiguous} "
+                f"non-contiguous; ok = {q.get('ok')}",
+                over,
+                0,
+                "grids",
+            ),
+        ],
+        note=f"peak RSS {rss.peak / 1024**3:.2f} GiB (parent + {workers} workers)",
     )
     return 0
 

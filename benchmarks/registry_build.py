@@ -24,6 +24,7 @@ import psutil
 import store
 from address_registry.build import build_registry
 from address_registry.scaleup import generate_sources
+from benchmarks._report import emit, goal
 
 GOAL_SECONDS = 300.0
 GOAL_BYTES = 8 * 1024**3
@@ -103,6 +104,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"| peak memory ÷ goal (8 GiB) at this scale | {max(rss.peak, maxrss) / GOAL_BYTES:.2f} |"
+    )
+    peak = max(rss.peak, maxrss) / 1024**3
+    at = "at scale 1" if args.scale == 1 else f"projected linearly from scale {args.scale:g}"
+    emit(
+        "registry_build",
+        args.scale,
+        [
+            goal(
+                "registry build of the Shenzhen-size city (600k buildings, 11M rooms) ≤ 5 min",
+                f"{projected:.0f} s {at} ({t_build:.1f} s for {buildings:,} buildings, "
+                f"{cpu_build:.0f} CPU s)",
+                projected,
+                GOAL_SECONDS,
+                "s",
+            ),
+            goal(
+                "registry build peak memory ≤ 8 GiB",
+                f"{peak:.2f} GiB at scale {args.scale:g}"
+                + ("" if args.scale == 1 else " (not projected: a lower bound)"),
+                peak,
+                GOAL_BYTES / 1024**3,
+                "GiB",
+            ),
+        ],
+        note="no peer builds such a register; the bar is the goal",
     )
     return 0
 

@@ -169,7 +169,82 @@ def main() -> None:
         report["index"] = _index_estimate(idx, index_size_bytes)
         report["peer"] = _peer(con, noisy[: args.peer_n])
         con.close()
+    confident = [ok for s, ok in zip(result["_scores"], result["_hits"], strict=True) if s >= 0.9]
     print(json.dumps(report, ensure_ascii=False, indent=2))
+    _emit(report, sum(confident) / max(1, len(confident)), len(confident))
+
+
+def _emit(report: dict[str, Any], precision: float, confident: int) -> None:
+    """The BENCH-RESULT line of the resolver goals (issue 4) and the rapidfuzz peer."""
+    from benchmarks._report import emit, goal, peer
+
+    clean, noisy, single = report["clean"], report["noisy"], report["single_ms"]
+    estimate = report["index"]["estimate_shenzhen_GiB"]
+    rf = report["peer"]
+    emit(
+        "resolve",
+        f"sample register ({report['register']['buildings']:,} buildings), "
+        f"{noisy['n']:,} noisy and {clean['n']:,} clean addresses",
+        [
+            goal(
+                "resolver top-1 ≥ 99% on clean addresses",
+                f"{clean['top1']:.2%} of {clean['n']:,}",
+                clean["top1"],
+                0.99,
+                "share",
+                better="higher",
+            ),
+            goal(
+                "resolver top-1 ≥ 95% on noisy addresses",
+                f"{noisy['top1']:.2%} of {noisy['n']:,}",
+                noisy["top1"],
+                0.95,
+                "share",
+                better="higher",
+            ),
+            goal(
+                "≥ 99.5% right at confidence ≥ 0.9",
+                f"{precision:.2%} of {confident:,} answers",
+                precision,
+                0.995,
+                "share",
+                better="higher",
+            ),
+            goal(
+                "resolver ≥ 2,000 addresses/s in batch",
+                f"{noisy['per_second']:,}/s noisy (wall)",
+                noisy["per_second"],
+                2000,
+                "addresses/s",
+                better="higher",
+            ),
+            goal(
+                "single resolve p99 ≤ 20 ms",
+                f"p99 {single['p99']} ms, p50 {single['p50']} ms",
+                single["p99"],
+                20.0,
+                "ms",
+            ),
+            goal(
+                "index of the Shenzhen-size city ≤ 4 GiB",
+                f"≈ {estimate} GiB estimated from "
+                f"{report['index']['per_building']} bytes a building",
+                estimate,
+                4.0,
+                "GiB",
+            ),
+        ],
+        {
+            "rapidfuzz extractOne (WRatio), top-1 on noisy": peer(
+                noisy["top1"] / rf["top1"] if rf["top1"] else None,
+                f"yizhi top-1 ÷ peer's ({noisy['top1']:.1%} vs {rf['top1']:.1%} on {rf['n']})",
+            ),
+            "rapidfuzz extractOne (WRatio), speed": peer(
+                noisy["per_second"] / rf["per_second"] if rf["per_second"] else None,
+                f"yizhi addresses/s ÷ peer's ({noisy['per_second']:,} vs {rf['per_second']:,})",
+            ),
+        },
+    )
 
 
 #: Parts of the index that grow with the buildings, with the roads, and that are fixed (admin).
