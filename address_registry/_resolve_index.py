@@ -71,24 +71,35 @@ class Admin:
 
 
 class Scanner:
-    """Every indexed name occurring in a text, by its first two characters."""
+    """Every indexed name occurring in a text: per first two characters, the names by length
+    (so a text position costs one set lookup per length, however many names share the prefix:
+    人民路, 人民东路, ... or thousands of numbered roads)."""
 
     def __init__(self, names: object) -> None:
-        self._by_prefix: dict[str, list[str]] = defaultdict(list)
-        for name in sorted(set(names), key=len, reverse=True):  # type: ignore[call-overload]
+        by_prefix: dict[str, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for name in set(names):  # type: ignore[call-overload]
             if len(name) >= 2:
-                self._by_prefix[name[:2]].append(name)
+                by_prefix[name[:2]][len(name)].add(name)
+        #: prefix -> [(length, names)], longest first
+        self._by_prefix: dict[str, list[tuple[int, frozenset[str]]]] = {
+            prefix: sorted(((n, frozenset(v)) for n, v in lengths.items()), reverse=True)
+            for prefix, lengths in by_prefix.items()
+        }
 
     def find(self, text: str) -> list[tuple[int, int, str]]:
-        """``(start, end, name)`` of each occurrence, longest first at each start."""
+        """``(start, end, name)`` of each occurrence, longest first at each start.
+
+        >>> Scanner(["汉口路", "汉口", "九江路"]).find("汉口路九江路")
+        [(0, 3, '汉口路'), (0, 2, '汉口'), (3, 6, '九江路')]
+        """
         out = []
         get = self._by_prefix.get
         for i in range(len(text) - 1):
-            names = get(text[i : i + 2])
-            if names:
-                for name in names:
-                    if text.startswith(name, i):
-                        out.append((i, i + len(name), name))
+            lengths = get(text[i : i + 2])
+            if lengths:
+                for n, names in lengths:
+                    if text[i : i + n] in names:
+                        out.append((i, i + n, text[i : i + n]))
         return out
 
 

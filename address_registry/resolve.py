@@ -212,6 +212,18 @@ def _district_filter(idx: ResolveIndex, codes: set[str], admins: list[Admin]) ->
     return kept or codes
 
 
+def _area_filter(idx: ResolveIndex, estate_ids: set[str], admins: list[Admin]) -> set[str]:
+    """The estates of that name inside the most specific area written (street, else district);
+    all of them when none is (an estate name recurs across a city: 幸福小区)."""
+    for level in ("community", "street", "district"):
+        codes = tuple(a.code for a in admins if a.level == level)
+        if codes:
+            kept = {e for e in estate_ids if idx.estate_community.get(e, "").startswith(codes)}
+            if kept:
+                return kept
+    return estate_ids
+
+
 def _estate_buildings(
     idx: ResolveIndex, estate_ids: Iterable[str], number: str | None
 ) -> list[tuple[str, float, str]]:
@@ -253,7 +265,8 @@ def _collect(idx: ResolveIndex, t: str) -> tuple[dict[str, _Cand], list[Admin], 
             bno = m.BUILDING_NO.search(tail)
             triple = m.TRIPLE.search(tail)
             written_no = bno.group(1) if bno else triple.group(1) if triple else None
-            for bid, score, no in _estate_buildings(idx, idx.estates[name], written_no):
+            estates = _area_filter(idx, idx.estates[name], admins)
+            for bid, score, no in _estate_buildings(idx, estates, written_no):
                 add(bid, "estate", score, "building", {"estate": name, "building_no": no})
         elif kind == "name":
             for bid in sorted(idx.names[name]):
@@ -314,7 +327,9 @@ def _fuzzy(
         if poi in idx.estates or poi in idx.names:
             continue
         for name, sim in idx.estate_fuzzy.extract(poi, limit=3, cutoff=_FUZZY_NAME):
-            for bid, score, no in _estate_buildings(idx, idx.estates[name], building_no):
+            for bid, score, no in _estate_buildings(
+                idx, _area_filter(idx, idx.estates[name], admins), building_no
+            ):
                 matched = {"estate": name, "estate_written": poi, "building_no": no}
                 add(bid, "estate", score * _FUZZY * sim / 100, "building", matched)
         for name, sim in idx.name_fuzzy.extract(poi, limit=3, cutoff=_FUZZY_NAME):
