@@ -10,6 +10,7 @@ people). The rows differ from ``sample_layers`` for the same seed; both are dete
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -86,8 +87,75 @@ def _write(path: Path, columns: dict[str, object]) -> int:
     return table.num_rows
 
 
+def _write_blocks(path: Path, blocks: Iterator[dict[str, object]]) -> int:
+    """Write tables block by block into one CSV file (one header)."""
+    rows = 0
+    writer: pacsv.CSVWriter | None = None
+    try:
+        for columns in blocks:
+            table = pa.table({k: pa.array(v, type=pa.string()) for k, v in columns.items()})
+            if writer is None:
+                writer = pacsv.CSVWriter(path, table.schema)
+            writer.write_table(table)
+            rows += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
+
+
 def _str(values: np.ndarray) -> np.ndarray:
     return values.astype(str)
+
+
+#: People drawn per block (memory stays bounded at any city size).
+_BLOCK = 2_000_000
+
+
+def _people(
+    rng: np.random.Generator,
+    rooms: dict[str, np.ndarray],
+    home_of: np.ndarray,
+    alone: np.ndarray,
+    start: int,
+) -> dict[str, object]:
+    """People rows ``start ..`` living in the rooms ``home_of`` (``alone``: one-person home)."""
+    n = len(home_of)
+    birth = np.datetime64("2026-11-01") - rng.integers(0, 90 * 365, n).astype("timedelta64[D]")
+    seq = rng.integers(0, 1000, n)
+    ymd = np.char.replace(_str(birth), "-", "")
+    bodies = np.char.add(
+        np.char.add(rooms["community_code"][home_of].astype("U6"), ymd),
+        np.char.zfill(_str(seq), 3),
+    )
+    id_numbers = _flip_last(np.char.add(bodies, _mod11_2(bodies)), rng.random(n) < 0.01)
+    names = _SURNAMES[rng.integers(0, len(_SURNAMES), n)].astype(object) + _GIVEN[
+        rng.integers(0, len(_GIVEN), n)
+    ].astype(object)
+    two = rng.random(n) < 0.5
+    names[two] = names[two] + _GIVEN[rng.integers(0, len(_GIVEN), int(two.sum()))].astype(object)
+    address = rooms["address"][home_of].astype(object)
+    room_id = rooms["room_id"][home_of].astype(object)
+    typed = np.flatnonzero((address != "") & (rng.random(n) < ADDRESS_ONLY_SHARE))
+    for i in typed:
+        address[i] = clerk_address(address[i], room_id[i], rng)
+        room_id[i] = ""
+    years = birth.astype("datetime64[Y]").astype(int) + 1970
+    return {
+        "source_id": np.char.add("P", np.char.zfill(_str(np.arange(start, start + n)), 9)),
+        "id_number": id_numbers,
+        "name": names,
+        "sex": np.where(seq % 2 == 1, "男", "女"),
+        "birth_date": _str(birth),
+        "hukou_type": rng.choice(["registered", "floating"], n, p=[0.65, 0.35]),
+        "care_tags": np.where(alone & (years < 1956), "elderly_alone", ""),
+        "address": address,
+        "room_id": room_id,
+        "phone": np.char.add(
+            np.char.add("1", _str(rng.integers(3, 10, n))),
+            np.char.zfill(_str(rng.integers(0, 10**9, n)), 9),
+        ),
+    }
 
 
 def city_layers(
@@ -129,43 +197,12 @@ def city_layers(
     home_of = np.repeat(homes, size)[:max_people]
     alone = np.repeat(size == 1, size)[:max_people]
     n = len(home_of)
-    birth = np.datetime64("2026-11-01") - rng.integers(0, 90 * 365, n).astype("timedelta64[D]")
-    seq = rng.integers(0, 1000, n)
-    ymd = np.char.replace(_str(birth), "-", "")
-    bodies = np.char.add(
-        np.char.add(rooms["community_code"][home_of].astype("U6"), ymd),
-        np.char.zfill(_str(seq), 3),
-    )
-    id_numbers = _flip_last(np.char.add(bodies, _mod11_2(bodies)), rng.random(n) < 0.01)
-    names = _SURNAMES[rng.integers(0, len(_SURNAMES), n)].astype(object) + _GIVEN[
-        rng.integers(0, len(_GIVEN), n)
-    ].astype(object)
-    two = rng.random(n) < 0.5
-    names[two] = names[two] + _GIVEN[rng.integers(0, len(_GIVEN), int(two.sum()))].astype(object)
-    address = rooms["address"][home_of].astype(object)
-    room_id = rooms["room_id"][home_of].astype(object)
-    typed = np.flatnonzero((address != "") & (rng.random(n) < ADDRESS_ONLY_SHARE))
-    for i in typed:
-        address[i] = clerk_address(address[i], room_id[i], rng)
-        room_id[i] = ""
-    years = birth.astype("datetime64[Y]").astype(int) + 1970
-    counts["people"] = _write(
+    counts["people"] = _write_blocks(
         out_dir / "people.csv",
-        {
-            "source_id": np.char.add("P", np.char.zfill(_str(np.arange(n)), 9)),
-            "id_number": id_numbers,
-            "name": names,
-            "sex": np.where(seq % 2 == 1, "男", "女"),
-            "birth_date": _str(birth),
-            "hukou_type": rng.choice(["registered", "floating"], n, p=[0.65, 0.35]),
-            "care_tags": np.where(alone & (years < 1956), "elderly_alone", ""),
-            "address": address,
-            "room_id": room_id,
-            "phone": np.char.add(
-                np.char.add("1", _str(rng.integers(3, 10, n))),
-                np.char.zfill(_str(rng.integers(0, 10**9, n)), 9),
-            ),
-        },
+        (
+            _people(rng, rooms, home_of[i : i + _BLOCK], alone[i : i + _BLOCK], i)
+            for i in range(0, n, _BLOCK)
+        ),
     )
 
     def jitter(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
