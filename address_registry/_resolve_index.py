@@ -108,10 +108,16 @@ def _pairs(name: str) -> set[str]:
     return adjacent | {name[i] + "_" + name[i + 2] for i in range(len(name) - 2)}
 
 
+#: A character pair in more names than this (and than 2 % of them) does not pick candidates.
+_COMMON_PAIR = 2_000
+
+
 class FuzzyList:
     """Names for edit-distance lookups: only names sharing a character pair (adjacent, or with
     one character between: 汉口路 → 汉口, 口路, 汉_路) with the query are scored, so a lookup does
-    not scan a city's 300k names, and one typo (汉X路) or a dropped character still meets."""
+    not scan a city's 300k names, and one typo (汉X路) or a dropped character still meets.
+    Pairs common to many names (东路) are left out of the candidate search unless the query has
+    no other."""
 
     def __init__(self, names: list[str]) -> None:
         self.names = names
@@ -127,9 +133,13 @@ class FuzzyList:
         only among ``allowed``."""
         from rapidfuzz import fuzz, process
 
+        postings = sorted((p for pair in _pairs(query) if (p := self._postings.get(pair))), key=len)
+        # a pair shared by a large part of the names (东路, 路·) tells nothing: skip it unless
+        # it is all there is
+        rare = [p for p in postings if len(p) <= max(_COMMON_PAIR, len(self.names) // 50)]
         ids: set[int] = set()
-        for pair in _pairs(query):
-            ids.update(self._postings.get(pair, ()))
+        for p in rare or postings[:1]:
+            ids.update(p)
         choices = [self.names[k] for k in sorted(ids)]
         if allowed is not None:
             choices = [c for c in choices if c in allowed]
