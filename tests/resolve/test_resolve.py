@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -13,17 +12,8 @@ from address_registry._resolve_index import clear_cache
 from address_registry._resolve_match import road_number
 from address_registry.resolve import resolve
 from tests.resolve._crafted import building_by_alias as _building
-from tests.resolve._crafted import crafted_store
 from tests.resolve._crafted import top as _top
 from yizhi.errors import InvalidInput
-
-
-@pytest.fixture(scope="module")
-def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    path: Path = tmp_path_factory.mktemp("resolve") / "crafted.duckdb"
-    con = crafted_store(path)
-    yield con
-    con.close()
 
 
 def test_doorplate_with_district(crafted: duckdb.DuckDBPyConnection) -> None:

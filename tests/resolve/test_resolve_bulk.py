@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import duckdb
 import pytest
 
 import address_registry.resolve as r
-from address_registry._resolve_index import clear_cache, index_for
+from address_registry._resolve_index import index_for
 from address_registry._variants import variants
 from tests.resolve._crafted import building_by_alias as _id
-from tests.resolve._crafted import crafted_store
 from yizhi.errors import InvalidInput
-
-
-@pytest.fixture(scope="module")
-def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    path: Path = tmp_path_factory.mktemp("bulk") / "crafted.duckdb"
-    con = crafted_store(path)
-    yield con
-    con.close()
-    clear_cache()
 
 
 def _rooms(con: duckdb.DuckDBPyConnection, building_id: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,9 @@ from yizhi.errors import InvalidInput
 
 
 @pytest.fixture(scope="module")
-def city_con(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The crafted city, with two same-named buildings and one retired building added."""
-    path: Path = tmp_path_factory.mktemp("tolerance") / "city.duckdb"
-    con = crafted_store(path)
-    yield con
-    con.close()
-    clear_cache()
+def city_con(crafted: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """The crafted city (tests here add same-named and retired buildings, then restore it)."""
+    return crafted
 
 
 @pytest.mark.parametrize(
