@@ -76,7 +76,10 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator
     if _FORKED is not None:
         raise RuntimeError("fork_map is not reentrant")
     _FORKED = fn
-    gc.freeze()  # keep the inherited pages shared (the collector would write to them)
+    # keep the inherited pages shared (the collector would write to them); a process that
+    # froze its objects itself (a server after warming up) stays frozen afterwards
+    thaw = gc.get_freeze_count() == 0
+    gc.freeze()
     try:
         with warnings.catch_warnings():
             # Python >= 3.12 warns on fork in a process with threads (DuckDB's, idle here)
@@ -86,4 +89,5 @@ def fork_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator
             yield from pool.imap(_call_forked, items)
     finally:
         _FORKED = None
-        gc.unfreeze()
+        if thaw:
+            gc.unfreeze()
