@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from layers import sample
 from layers.events import STATES
 from layers.sample import (
     ADDRESS_ONLY_SHARE,
@@ -29,18 +30,14 @@ from layers.sample import (
 )
 from layers.validate import USCC_ALPHABET, USCC_WEIGHTS
 
-_SURNAMES = np.array(
-    list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘")
-)
-_GIVEN = np.array(list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅鹏飞建国文"))
-_INDUSTRIES = np.array(
-    ["零售业", "餐饮业", "商务服务业", "软件和信息技术服务业", "金融业", "住宿业"]
-)
-_DEPARTMENTS = np.array(["城管执法", "市政养护", "绿化市容", "房管", "街道办"])
-_EVENT_KINDS = np.array(["part", "part", "part", "event", "event", "event", "event", "event"])
-_EVENT_CODES = np.array(["0101", "0103", "0120", "0102", "0201", "0302", "0405", "0505"])
-_SENSOR_TYPES = np.array(["camera", "smoke", "manhole_cover", "oil_fume", "water_level"])
-_SOURCES = np.array(["grid_worker", "hotline_12345", "video", "iot"])
+_SURNAMES = np.array(sample.SURNAMES)
+_GIVEN = np.array(sample.GIVEN_NAMES)
+_INDUSTRIES = np.array(sample.INDUSTRIES)
+_DEPARTMENTS = np.array(sample.DEPARTMENTS)
+_EVENT_KINDS = np.array([kind for kind, _ in sample.EVENT_CODES])
+_EVENT_CODES = np.array([code for _, code in sample.EVENT_CODES])
+_SENSOR_TYPES = np.array(sample.SENSOR_TYPES)
+_SOURCES = np.array(sample.EVENT_SOURCES)
 
 
 def _mod11_2(bodies: np.ndarray) -> np.ndarray:

@@ -38,13 +38,15 @@ SENSORS_PER_RESIDENT = 100_000 / 17_700_000
 #: Share of people registered by address text only (no room ID), as a clerk wrote it.
 ADDRESS_ONLY_SHARE = 0.2
 
-_SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘")
-_GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅鹏飞建国文")
-_INDUSTRIES = ["零售业", "餐饮业", "商务服务业", "软件和信息技术服务业", "金融业", "住宿业"]
-_DEPARTMENTS = ["城管执法", "市政养护", "绿化市容", "房管", "街道办"]
-_EVENT_CODES = [("part", "0101"), ("part", "0103"), ("part", "0120"), ("event", "0102"),
+#: What the generated rows are drawn from (shared with benchmarks._city_layers).
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘")
+GIVEN_NAMES = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红梅鹏飞建国文")
+INDUSTRIES = ["零售业", "餐饮业", "商务服务业", "软件和信息技术服务业", "金融业", "住宿业"]
+DEPARTMENTS = ["城管执法", "市政养护", "绿化市容", "房管", "街道办"]
+EVENT_CODES = [("part", "0101"), ("part", "0103"), ("part", "0120"), ("event", "0102"),
                 ("event", "0201"), ("event", "0302"), ("event", "0405"), ("event", "0505")]  # fmt: skip
-_SENSOR_TYPES = ["camera", "smoke", "manhole_cover", "oil_fume", "water_level"]
+SENSOR_TYPES = ["camera", "smoke", "manhole_cover", "oil_fume", "water_level"]
+EVENT_SOURCES = ["grid_worker", "hotline_12345", "video", "iot"]
 
 
 @dataclass(frozen=True)
@@ -193,8 +195,8 @@ def sample_layers(
                 idn = _id_number(community[:6], birth, seq)
                 if rng.random() < bad_rate:  # a typo in the check character
                     idn = idn[:-1] + ("0" if idn[-1] != "0" else "1")
-                name = str(rng.choice(_SURNAMES)) + "".join(
-                    rng.choice(_GIVEN, int(rng.integers(1, 3)))
+                name = str(rng.choice(SURNAMES)) + "".join(
+                    rng.choice(GIVEN_NAMES, int(rng.integers(1, 3)))
                 )
                 phone = f"1{rng.integers(3, 10)}{rng.integers(0, 10**9):09d}"
                 tags = "elderly_alone" if n == 1 and birth.year < 1956 else ""
@@ -221,7 +223,7 @@ def sample_layers(
         code = _uscc(rng, room[5][:6])
         if rng.random() < bad_rate:
             code = code[:-1] + ("0" if code[-1] != "0" else "1")
-        legal.append([f"L{i:07d}", code, f"{room[2] or '某'}商户{i}", str(rng.choice(_INDUSTRIES)),
+        legal.append([f"L{i:07d}", code, f"{room[2] or '某'}商户{i}", str(rng.choice(INDUSTRIES)),
                       room[2], lon, lat])  # fmt: skip
     counts["legal_persons"] = _write(out / "legal_persons.csv", ["source_id", "uscc", "name",
                                      "industry", "address", "lon", "lat"], legal)  # fmt: skip
@@ -229,7 +231,7 @@ def sample_layers(
     events = []
     for i in range(max(1, round(pid * EVENTS_PER_RESIDENT))):
         room = homes[int(rng.integers(0, len(homes)))]
-        kind, code = _EVENT_CODES[int(rng.integers(0, len(_EVENT_CODES)))]
+        kind, code = EVENT_CODES[int(rng.integers(0, len(EVENT_CODES)))]
         lon, lat = jitter(room[3], room[4])
         reached = int(rng.integers(1, len(STATES) + 1))
         t = dt.datetime(2026, 1, 1) + dt.timedelta(minutes=int(rng.integers(0, 300 * 24 * 60)))
@@ -238,9 +240,9 @@ def sample_layers(
             times.append(f"{t:%Y-%m-%d %H:%M:%S}")
             t += dt.timedelta(minutes=int(rng.integers(5, 600)))
         times += [""] * (len(STATES) - reached)
-        source = str(rng.choice(["grid_worker", "hotline_12345", "video", "iot"]))
+        source = str(rng.choice(EVENT_SOURCES))
         events.append([f"E{i:07d}", kind, code, source, "", room[2], lon, lat, STATES[reached - 1],
-                       *times, str(rng.choice(_DEPARTMENTS)) if reached >= 3 else ""])  # fmt: skip
+                       *times, str(rng.choice(DEPARTMENTS)) if reached >= 3 else ""])  # fmt: skip
     counts["events"] = _write(out / "events.csv", ["source_id", "category_kind", "category", "source",
                               "description", "address", "lon", "lat", "state",
                               *(f"{s}_at" for s in STATES), "department"], events)  # fmt: skip
@@ -248,7 +250,7 @@ def sample_layers(
     sensors, readings = [], []
     for i in range(max(1, round(pid * SENSORS_PER_RESIDENT))):
         room = homes[int(rng.integers(0, len(homes)))]
-        kind = str(rng.choice(_SENSOR_TYPES))
+        kind = str(rng.choice(SENSOR_TYPES))
         lon, lat = jitter(room[3], room[4])
         cam = [str(int(rng.integers(30, 120))), str(int(rng.integers(40, 120))),
                str(int(rng.integers(0, 360)))] if kind == "camera" else ["", "", ""]  # fmt: skip
