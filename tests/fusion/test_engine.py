@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -129,18 +128,6 @@ def test_nearest_within_known_answers(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # -- Dask == DuckDB ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def dask_client() -> Iterator[object]:
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
 
 
 def test_dask_equals_duckdb(con: duckdb.DuckDBPyConnection, dask_client: object) -> None:

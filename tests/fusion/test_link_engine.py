@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 import store
 from fusion import get_engine
 from fusion.blocks import compute_blocks
 from fusion.link import link
 from tests.fusion import _fusion_store as fs
-
-
-@pytest.fixture(scope="module")
-def dask_client() -> Iterator[object]:
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
 
 
 def _fused(engine_name: str | None, client: object) -> tuple[list[tuple[object, ...]], ...]:

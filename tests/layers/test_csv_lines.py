@@ -13,6 +13,14 @@ from layers.schemas import get_kind
 from ._helpers import SECRET
 
 
+def _quarantined(con: duckdb.DuckDBPyConnection, batch_id: object) -> dict[int, list[str]]:
+    """Source line → reasons of the rows one ingest quarantined."""
+    rows = con.execute(
+        "SELECT source_line, reasons FROM layer_quarantine WHERE batch_id = ?", [batch_id]
+    ).fetchall()
+    return dict(rows)
+
+
 def test_parallel_scan_numbers_every_line(tmp_path: Path) -> None:
     # large enough (~30 MB) for DuckDB to split the file between both threads, with malformed
     # lines sprinkled in: the numbering must still equal the physical line of every row
@@ -48,12 +56,7 @@ def test_csv_with_bad_rows_quarantines_the_right_lines(
     lines[1801] = "L0,91350100M000100Y43,again"  # duplicate of line 2: line 1802
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = ingest(con, "legal_persons", path, secret=SECRET)
-    got = dict(
-        con.execute(
-            "SELECT source_line, reasons FROM layer_quarantine WHERE batch_id = ?",
-            [report.batch_id],
-        ).fetchall()
-    )
+    got = _quarantined(con, report.batch_id)
     assert got == {102: ["bad_uscc_check"], 1502: ["malformed_row"], 1802: ["duplicate_source_id"]}
     assert (report.rows_in, report.loaded, report.quarantined) == (2000, 1997, 3)
 
@@ -67,12 +70,7 @@ def test_events_csv_keeps_malformed_lines(con: duckdb.DuckDBPyConnection, tmp_pa
     path = tmp_path / "events.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = ingest(con, "events", path, secret=SECRET)
-    got = dict(
-        con.execute(
-            "SELECT source_line, reasons FROM layer_quarantine WHERE batch_id = ?",
-            [report.batch_id],
-        ).fetchall()
-    )
+    got = _quarantined(con, report.batch_id)
     assert got == {3: ["malformed_row"], 5: ["malformed_row"]}
     assert (report.rows_in, report.loaded, report.quarantined) == (4, 2, 2)
 
