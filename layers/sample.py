@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,12 +69,30 @@ def _uscc(rng: np.random.Generator, county: str) -> str:
     return body + uscc_check_char(body)
 
 
-_NUMERALS = dict(zip("0123456789", "〇一二三四五六七八九", strict=True))
+_NUMERALS = str.maketrans("0123456789", "〇一二三四五六七八九")
+#: Digits that belong to a name in a generated city (:mod:`address_registry.scaleup`): the
+#: areas ``生成1区`` / ``生成001街道`` and the ``·NNN`` tile tag of a road (``滇池路·004``).
+_NAME_DIGITS = re.compile(r"(生成[0-9]+|·[0-9]{3})")
+
+
+def _in_numerals(text: str) -> str:
+    """The numbers of an address in Chinese numerals; digits that belong to a name stay (a clerk
+    copies a name as it is and writes only the house and room numbers in words).
+
+    >>> _in_numerals("广东省深圳市生成1区生成001街道滇池路·00423号2-1203")
+    '广东省深圳市生成1区生成001街道滇池路·004二三号二-一二〇三'
+    >>> _in_numerals("黄浦区南京东路35号")
+    '黄浦区南京东路三五号'
+    """
+    return "".join(
+        part if _NAME_DIGITS.fullmatch(part) else part.translate(_NUMERALS)
+        for part in _NAME_DIGITS.split(text)
+    )
 
 
 def clerk_address(address: str, room_id: str, rng: np.random.Generator) -> str:
     """The address of a room as a clerk types it: levels dropped, the room in one of several
-    styles, sometimes in Chinese numerals or with a noise word."""
+    styles, sometimes in Chinese numerals (:func:`_in_numerals`) or with a noise word."""
     text = address
     if rng.random() < 0.5:
         text = text.replace("上海市", "", 1)
@@ -89,7 +108,7 @@ def clerk_address(address: str, room_id: str, rng: np.random.Generator) -> str:
     else:
         text += f"{floor}楼{room % 100:02d}" if unit == 0 else f"{unit}门{room}"
     if rng.random() < 0.15:
-        text = "".join(_NUMERALS.get(c, c) for c in text)
+        text = _in_numerals(text)
     if rng.random() < 0.05:
         text += str(rng.choice(["附近", "门口"]))
     return text
