@@ -7,9 +7,11 @@ Steps, in order (see ``docs/resolution.md`` for the rules and the tricky cases):
 3. spaces, punctuation and noise words (附近, 旁边, 对面, 隔壁, 门口, 往东50米 ...) removed;
 4. Chinese numerals → digits *only before an address marker* (号 弄 栋 幢 座 楼 单元 层 室 户 门
    巷 期), with an optional 第 dropped: 三号楼 → 3号楼, 第三栋 → 3栋, 二十一弄 → 21弄,
-   一〇二室 → 102室; after a digit a hyphen keeps the numbers apart (55五单元 → 55-5单元).
+   一〇二室 → 102室; after a digit a hyphen keeps the numbers apart (55五单元 → 55-5单元),
+   except after digits that end a name behind a middle dot (滇池路·004二三号 → 滇池路·00423号).
    Place names keep their characters: 三里屯, 五角场, 十六铺, 梅园二村 have no
-   marker after the numeral, and division names that do (三门县, 三门峡市) are protected;
+   marker after the numeral, and division names that do (三门县, 三门峡市) are protected
+   before the house number (after it, 二三号三门六〇三 → 23号3门603);
 5. synonyms after a number: 号楼/幢/座/#楼 → 栋 (building), 栋N门 → 栋N单元 (unit),
    N楼 → N层 (floor; 号楼 is already 栋 by then), N户 → N室 (room), N# → N号.
    弄, 巷 and 里 stay distinct.
@@ -51,8 +53,15 @@ _DROP = re.compile(
     r"|往?[东南西北]{1,2}(?:方向)?约?\d+(?:米|M)(?:处|左右)?"
 )
 # a numeral before a marker, or before "-numeral marker" (a range: 一六一-一七五号 → 161-175号)
-_NUMERAL = re.compile(rf"(第)?([{_HAN_NUM}]+)(?=(?:{_MARKERS})|-[{_HAN_NUM}0-9]+(?:{_MARKERS}))")
+# (# is 号 after a number: 七# → 7号, 七-0# → 7-0号)
+_NUMERAL = re.compile(
+    rf"(第)?([{_HAN_NUM}]+)(?=(?:{_MARKERS}|#)|-[{_HAN_NUM}0-9]+(?:{_MARKERS}|#))"
+)
 _MARKER_AT = re.compile(_MARKERS)
+#: A house, lane or building number (digits or numerals): no division name comes after it.
+_NUMBERED = re.compile(rf"[0-9{_HAN_NUM}](?:号|弄|栋|幢|座)")
+#: Digits ending a name behind a middle dot (a generated city's road tag, 滇池路·004).
+_NAME_TAG_END = re.compile(r"·[0-9]+$")
 _BUILDING = re.compile(r"(?<=[0-9A-Z])(?:号楼|#楼|幢|座)")
 _HASH = re.compile(r"(?<=[0-9])#")
 _UNIT_DOOR = re.compile(r"(?<=栋)(\d+)(门)")
@@ -119,13 +128,16 @@ def _numeral_edits(text: str) -> list[tuple[int, int, str]]:
     matches = list(_NUMERAL.finditer(text))
     if not matches:
         return []
-    guarded = [m.span() for m in _protected().finditer(text)]
+    # division names come before the house number: 三门 after it is a unit door
+    guarded = [
+        m.span() for m in _protected().finditer(text) if not _NUMBERED.search(text, 0, m.start())
+    ]
     edits = []
     for m in matches:
         a, b = m.span()
         if any(a < g1 and g0 < b for g0, g1 in guarded):
             continue
-        if a and text[a - 1].isdigit():
+        if a and text[a - 1].isdigit() and not _NAME_TAG_END.search(text, 0, a):
             edits.append((a, a, "-"))  # 55五单元 → 55-5单元, not 555单元
         edits.append((a, b, str(han_to_int(m.group(2)))))
     return edits
