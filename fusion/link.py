@@ -510,40 +510,28 @@ def _to_grids(
 
 
 def _write(con: duckdb.DuckDBPyConnection, layer: str, version: int) -> None:
-    con.execute("BEGIN TRANSACTION")
+    """Replace the links and queue entries of every pending record, in one transaction.
+
+    ``links`` and ``unlinked`` have no PRIMARY KEY (migration 0006: its index was maintained on
+    one thread while 16M people links were written): each pending record is deleted from both
+    and inserted once, in one of them. The transaction first takes the layer's row of
+    ``link_locks``, so a second run writing the same layer at the same time fails (DuckDB:
+    conflict on update) instead of writing its records twice.
+
+    Raises
+    ------
+    Conflict
+        Another run is writing this layer's links (or wrote them after this one began).
+    """
+    import store
+
     try:
-        # upserts: deleting and re-inserting keys of an indexed table is slow in DuckDB
-        con.execute(
-            "DELETE FROM unlinked WHERE layer = ? "
-            "AND source_id IN (SELECT source_id FROM _fx_linked)",
-            [layer],
-        )
-        con.execute(
-            "DELETE FROM links WHERE layer = ? AND source_id IN (SELECT source_id FROM _fx_todo "
-            "WHERE source_id NOT IN (SELECT source_id FROM _fx_linked))",
-            [layer],
-        )
-        con.execute(
-            f"""INSERT OR REPLACE INTO links
-            SELECT '{layer}', l.source_id, l.room_id, l.building_id, l.method, l.confidence,
-                   l.micro_grid_code, l.grid_code, l.unit_grid_code, l.community_code,
-                   l.street_code, l.district_code, {version}, l.detail, t.row_hash,
-                   current_timestamp
-            FROM _fx_linked l JOIN _fx_todo t USING (source_id)"""
-        )
-        con.execute(
-            f"""INSERT OR REPLACE INTO unlinked
-            SELECT '{layer}', t.source_id, coalesce(f.reason, 'no_location'),
-                   CASE WHEN f.reason IS NULL THEN 'no room ID, address or point' ELSE f.detail
-                   END,
-                   t.row_hash, {version}, current_timestamp
-            FROM _fx_todo t LEFT JOIN _fx_fail f USING (source_id)
-            WHERE t.source_id NOT IN (SELECT source_id FROM _fx_linked)"""
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with store.transaction(con):
+            _write_layer(con, layer, version)
+    except duckdb.TransactionException as exc:
+        raise Conflict(
+            f"the links of {layer!r} are being written by another run; retry: {exc}"
+        ) from exc
     for name in (
         "_fx_todo",
         "_fx_hit",
@@ -558,6 +546,33 @@ def _write(con: duckdb.DuckDBPyConnection, layer: str, version: int) -> None:
         "_fx_rev",
     ):
         con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _write_layer(con: duckdb.DuckDBPyConnection, layer: str, version: int) -> None:
+    con.execute("UPDATE link_locks SET locked_at = current_timestamp WHERE layer = ?", [layer])
+    for table in ("links", "unlinked"):
+        con.execute(
+            f"DELETE FROM {table} WHERE layer = ? "
+            "AND source_id IN (SELECT source_id FROM _fx_todo)",
+            [layer],
+        )
+    con.execute(
+        f"""INSERT INTO links
+        SELECT '{layer}', l.source_id, l.room_id, l.building_id, l.method, l.confidence,
+               l.micro_grid_code, l.grid_code, l.unit_grid_code, l.community_code,
+               l.street_code, l.district_code, {version}, l.detail, t.row_hash,
+               current_timestamp
+        FROM _fx_linked l JOIN _fx_todo t USING (source_id)"""
+    )
+    con.execute(
+        f"""INSERT INTO unlinked
+        SELECT '{layer}', t.source_id, coalesce(f.reason, 'no_location'),
+               CASE WHEN f.reason IS NULL THEN 'no room ID, address or point' ELSE f.detail
+               END,
+               t.row_hash, {version}, current_timestamp
+        FROM _fx_todo t LEFT JOIN _fx_fail f USING (source_id)
+        WHERE t.source_id NOT IN (SELECT source_id FROM _fx_linked)"""
+    )
 
 
 def _temp_from_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:

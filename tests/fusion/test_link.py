@@ -165,3 +165,75 @@ def test_register_changes_relink_affected_records(store_con: duckdb.DuckDBPyConn
     assert got["e1"][:4] == ("coordinates_area", None, None, fs.MG2)  # now public space
     assert "l2" not in got and queue["l2"][0] == "no_building_near"  # B was its building
     assert link(store_con)["layers"]["people"]["processed"] == 0
+
+
+def _once(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    """(records, distinct records) of links + unlinked: equal when each is written once."""
+    return con.execute(
+        "SELECT count(*), count(DISTINCT (layer, source_id)) FROM "
+        "(SELECT layer, source_id FROM links UNION ALL SELECT layer, source_id FROM unlinked)"
+    ).fetchall()
+
+
+def test_links_have_no_key_and_each_record_is_written_once(
+    store_con: duckdb.DuckDBPyConnection,
+) -> None:
+    keys = store_con.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('links', 'unlinked') "
+        "AND constraint_type = 'PRIMARY KEY'"
+    ).fetchone()
+    assert keys == (0,)  # migration 0006
+    total = sum(link(store_con)["layers"][x]["total"] for x in ("people", "houses", "events"))
+    link(store_con, incremental=False)
+    fs.add_person(store_con, "p8", room_id=fs.room(fs.D, 2))
+    store_con.execute("UPDATE people SET row_hash = 'changed' WHERE source_id IN ('p1', 'p4')")
+    link(store_con, layers=["people"])
+    link(store_con, layers=["people", "houses"], incremental=False)
+    ((n, distinct),) = _once(store_con)
+    assert n == distinct == total + 1 + 2 + 2  # + p8, the two legal persons, the two sensors
+
+
+def test_a_concurrent_run_on_one_layer_conflicts_and_writes_nothing(
+    store_con: duckdb.DuckDBPyConnection,
+) -> None:
+    link(store_con, layers=["houses"])
+    before = _links(store_con), _queue(store_con)
+    other = store_con.cursor()
+    other.execute("BEGIN TRANSACTION")
+    other.execute("UPDATE link_locks SET locked_at = now() WHERE layer = 'people'")
+    with pytest.raises(Conflict, match="people"):
+        link(store_con.cursor(), layers=["people"])
+    assert (_links(store_con), _queue(store_con)) == before  # houses only, people untouched
+    # another layer is not held up by the people lock
+    assert link(store_con.cursor(), layers=["events"])["layers"]["events"]["linked"] == 3
+    other.execute("ROLLBACK")
+    link(store_con, layers=["people"])
+    assert _once(store_con)[0][0] == 2 + 4 + 13
+
+
+def test_migration_0006_keeps_links_and_queue(
+    store_con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    import store
+
+    link(store_con)  # rows as a run writes them, copied into a store still at migration 5
+    links = store_con.execute("SELECT * FROM links ORDER BY layer, source_id").fetchall()
+    queue = store_con.execute("SELECT * FROM unlinked ORDER BY layer, source_id").fetchall()
+    con = store.connect(tmp_path / "old.duckdb", migrate=False)
+    try:
+        store.migrate(con, target=5)
+        fs.build_register(con)
+        fs.build_layers(con)
+        con.executemany(f"INSERT INTO links VALUES ({', '.join(['?'] * 16)})", links)
+        con.executemany(f"INSERT INTO unlinked VALUES ({', '.join(['?'] * 7)})", queue)
+        assert 6 in store.migrate(con)
+        assert con.execute("SELECT * FROM links ORDER BY layer, source_id").fetchall() == links
+        assert con.execute("SELECT * FROM unlinked ORDER BY layer, source_id").fetchall() == queue
+        with pytest.raises(duckdb.ConstraintException):  # the checks are kept
+            con.execute("UPDATE links SET confidence = 2 WHERE source_id = 'p1'")
+        # the copied links are current (queue entries older than this register are retried)
+        assert link(con, layers=["houses"])["layers"]["houses"]["processed"] == 0
+        link(con, incremental=False)
+        assert _once(con)[0][0] == len(links) + len(queue)
+    finally:
+        con.close()
