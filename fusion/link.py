@@ -179,13 +179,14 @@ def _link_layer(
     workers: int = 1,
 ) -> int:
     room, address, lon, lat = _COLUMNS[layer]
-    # Records gone from the layer leave the links and the queue.
-    for table in ("links", "unlinked"):
-        con.execute(
-            f"DELETE FROM {table} t WHERE t.layer = ? "
-            f"AND NOT EXISTS (SELECT 1 FROM {layer} x WHERE x.source_id = t.source_id)",
-            [layer],
-        )
+    if incremental:
+        # Records gone from the layer leave the links and the queue (a full run replaces all).
+        for table in ("links", "unlinked"):
+            con.execute(
+                f"DELETE FROM {table} t WHERE t.layer = ? "
+                f"AND NOT EXISTS (SELECT 1 FROM {layer} x WHERE x.source_id = t.source_id)",
+                [layer],
+            )
     pending_filter = ""
     if incremental:
         # current: same row_hash and grid version; a link's building still active; a queue
@@ -213,44 +214,54 @@ def _link_layer(
     if progress is not None:
         progress(layer, 0, total)
     if total == 0:
+        if not incremental:  # an empty layer: a full run leaves it no links
+            _locked(con, layer, lambda: _delete(con, layer, everything=True))
         return 0
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _fx_hit (
-            source_id VARCHAR, room_id VARCHAR, building_id VARCHAR, method VARCHAR,
-            confidence DOUBLE, lon DOUBLE, lat DOUBLE, detail VARCHAR)
-    """)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _fx_hit AS {_NEW_HITS}")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _fx_fail (source_id VARCHAR, reason VARCHAR, detail VARCHAR)
     """)
     steps = _PLAN[layer]
+    rest = "_fx_todo"  # the records no method has linked yet
     for i, step in enumerate(steps):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _fx_new AS {_NEW_HITS}")
         if step == "room":
-            _by_room(con)
+            _by_room(con, rest)
         elif step == "address":
-            _by_address(con, workers)
+            _by_address(con, rest, workers)
         elif step == "coordinates":
-            _by_coordinates(con, tolerance_m)
+            _by_coordinates(con, rest, tolerance_m)
         else:
-            _by_area(con, version)
+            _by_area(con, rest, version)
+        con.execute("INSERT INTO _fx_hit SELECT * FROM _fx_new")
+        if i < len(steps) - 1:
+            # the next method sees only what is left (one anti-join per method, not per query)
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE _fx_rest{i} AS
+                SELECT t.* FROM {rest} t
+                WHERE NOT EXISTS (SELECT 1 FROM _fx_new h WHERE h.source_id = t.source_id)
+            """)
+            if rest != "_fx_todo":
+                con.execute(f"DROP TABLE {rest}")
+            rest = f"_fx_rest{i}"
         if progress is not None:
-            done = total - _scalar(
-                con,
-                "SELECT count(*) FROM _fx_todo WHERE source_id NOT IN "
-                "(SELECT source_id FROM _fx_hit)",
-            )
-            progress(layer, min(done, total) if i < len(steps) - 1 else done, total)
+            left = _scalar(con, f"SELECT count(*) FROM {rest}") if i < len(steps) - 1 else 0
+            progress(layer, total - left, total)
+    if rest != "_fx_todo":
+        con.execute(f"DROP TABLE {rest}")
     _to_grids(con, version, engine)
-    _write(con, layer, version)
+    _write(con, layer, version, everything=not incremental)
     if progress is not None:
         progress(layer, total, total)
     return total
 
 
-def _remaining(extra: str = "") -> str:
-    return (
-        "SELECT t.* FROM _fx_todo t WHERE NOT EXISTS "
-        f"(SELECT 1 FROM _fx_hit h WHERE h.source_id = t.source_id) {extra}"
-    )
+#: The hits of a method: one row per linked record (empty table of the right columns).
+_NEW_HITS = """
+    SELECT NULL::VARCHAR AS source_id, NULL::VARCHAR AS row_hash, NULL::VARCHAR AS room_id,
+           NULL::VARCHAR AS building_id, NULL::VARCHAR AS method, NULL::DOUBLE AS confidence,
+           NULL::DOUBLE AS lon, NULL::DOUBLE AS lat, NULL::VARCHAR AS detail
+    WHERE false"""
 
 
 def _fail(con: duckdb.DuckDBPyConnection, select: str) -> None:
@@ -260,50 +271,60 @@ def _fail(con: duckdb.DuckDBPyConnection, select: str) -> None:
     con.execute("INSERT INTO _fx_fail SELECT source_id, reason, detail FROM _fx_f")
 
 
-def _by_room(con: duckdb.DuckDBPyConnection) -> None:
+def _by_room(con: duckdb.DuckDBPyConnection, rest: str) -> None:
+    """A room of the register (active building), else the building its first 25 characters
+    name; one pass over the records (a left join each)."""
     con.execute(f"""
-        INSERT INTO _fx_hit
-        SELECT t.source_id, r.room_id, r.building_id, 'room_id', {CONFIDENCE["room_id"]},
-               NULL, NULL, NULL
-        FROM ({_remaining()}) t JOIN rooms r ON r.room_id = t.room_id
-        JOIN buildings b ON b.building_id = r.building_id AND b.status = 'active'
+        CREATE OR REPLACE TEMP TABLE _fx_rm AS
+        SELECT t.source_id, t.row_hash, t.room_id, r.room_id AS found_room, r.building_id,
+               b2.building_id AS fallback
+        FROM {rest} t
+        LEFT JOIN (SELECT r.room_id, r.building_id FROM rooms r
+                   JOIN buildings b ON b.building_id = r.building_id AND b.status = 'active') r
+          ON r.room_id = t.room_id
+        LEFT JOIN buildings b2
+          ON r.room_id IS NULL AND length(t.room_id) = 34
+         AND b2.building_id = left(t.room_id, 25) AND b2.status = 'active'
     """)
     con.execute(f"""
-        INSERT INTO _fx_hit
-        SELECT t.source_id, NULL, b.building_id, 'building_id', {CONFIDENCE["building_id"]},
-               NULL, NULL, 'room ' || t.room_id || ' not in the register'
-        FROM ({_remaining()}) t
-        JOIN buildings b ON b.building_id = left(t.room_id, 25) AND b.status = 'active'
-        WHERE length(t.room_id) = 34
+        INSERT INTO _fx_new
+        SELECT source_id, row_hash, found_room, building_id, 'room_id', {CONFIDENCE["room_id"]},
+               NULL, NULL, NULL
+        FROM _fx_rm WHERE found_room IS NOT NULL
+        UNION ALL
+        SELECT source_id, row_hash, NULL, fallback, 'building_id', {CONFIDENCE["building_id"]},
+               NULL, NULL, 'room ' || room_id || ' not in the register'
+        FROM _fx_rm WHERE found_room IS NULL AND fallback IS NOT NULL
     """)
     _fail(
         con,
-        f"""SELECT source_id,
-                   CASE WHEN room_id IS NULL THEN 'no_room' ELSE 'unknown_room' END AS reason,
-                   CASE WHEN room_id IS NULL THEN NULL
-                        ELSE 'room ' || room_id || ' not in the register' END AS detail
-            FROM ({_remaining()})""",
+        """SELECT source_id,
+                  CASE WHEN room_id IS NULL THEN 'no_room' ELSE 'unknown_room' END AS reason,
+                  CASE WHEN room_id IS NULL THEN NULL
+                       ELSE 'room ' || room_id || ' not in the register' END AS detail
+           FROM _fx_rm WHERE found_room IS NULL AND fallback IS NULL""",
     )
+    con.execute("DROP TABLE _fx_rm")
 
 
-def _by_address(con: duckdb.DuckDBPyConnection, workers: int) -> None:
+def _by_address(con: duckdb.DuckDBPyConnection, rest: str, workers: int) -> None:
     from address_registry.resolve import BEST_COLUMNS, best_candidates
 
-    texts = [
+    texts = sorted(
         r[0]
         for r in con.execute(
-            f"SELECT DISTINCT address FROM ({_remaining()}) WHERE address IS NOT NULL ORDER BY 1"
+            f"SELECT DISTINCT address FROM {rest} WHERE address IS NOT NULL"
         ).fetchall()
-    ]
+    )
     frame = pd.DataFrame(best_candidates(con, texts, workers=workers), columns=list(BEST_COLUMNS))
     frame = frame.astype({c: "object" for c in BEST_COLUMNS if c != "confidence"})
     frame["confidence"] = frame["confidence"].astype("float64")
     _temp_from_frame(con, "_fx_resolved", frame)
     con.execute(f"""
-        INSERT INTO _fx_hit
-        SELECT t.source_id, r.room_id, r.building_id, 'address', r.confidence, NULL, NULL,
-               r.level
-        FROM ({_remaining()}) t JOIN _fx_resolved r ON r.address = t.address
+        INSERT INTO _fx_new
+        SELECT t.source_id, t.row_hash, r.room_id, r.building_id, 'address', r.confidence,
+               NULL, NULL, r.level
+        FROM {rest} t JOIN _fx_resolved r ON r.address = t.address
         WHERE r.reason IS NULL AND r.building_id IS NOT NULL
     """)
     _fail(
@@ -312,15 +333,16 @@ def _by_address(con: duckdb.DuckDBPyConnection, workers: int) -> None:
                    CASE WHEN r.reason = 'ambiguous' THEN 'ambiguous'
                         ELSE 'address_unresolved' END AS reason,
                    coalesce(r.reason, 'no_building') || ': ' || t.address AS detail
-            FROM ({_remaining()}) t JOIN _fx_resolved r ON r.address = t.address""",
+            FROM {rest} t JOIN _fx_resolved r ON r.address = t.address
+            WHERE r.reason IS NOT NULL OR r.building_id IS NULL""",
     )
 
 
-def _by_coordinates(con: duckdb.DuckDBPyConnection, tolerance_m: float) -> None:
+def _by_coordinates(con: duckdb.DuckDBPyConnection, rest: str, tolerance_m: float) -> None:
     from address_registry.reverse import reverse_many
 
     points = con.execute(
-        f"SELECT source_id, lon, lat FROM ({_remaining()}) "
+        f"SELECT source_id, lon, lat FROM {rest} "
         "WHERE lon IS NOT NULL AND lat IS NOT NULL AND isfinite(lon) AND isfinite(lat) "
         "AND abs(lon) <= 180 AND abs(lat) <= 90 ORDER BY source_id"
     ).df()
@@ -342,14 +364,16 @@ def _by_coordinates(con: duckdb.DuckDBPyConnection, tolerance_m: float) -> None:
     near0, inside = CONFIDENCE["coordinates_near"], CONFIDENCE["coordinates_inside"]
     _temp_from_frame(con, "_fx_rev", frame)
     con.execute(f"""
-        INSERT INTO _fx_hit
-        SELECT source_id, NULL, building_id, 'coordinates',
-               CASE WHEN inside THEN {inside}
-                    ELSE round({near0} - 0.25 * least(distance_m / {max(tolerance_m, 1e-9)}, 1), 3)
+        INSERT INTO _fx_new
+        SELECT v.source_id, t.row_hash, NULL, v.building_id, 'coordinates',
+               CASE WHEN v.inside THEN {inside}
+                    ELSE round({near0} - 0.25 * least(v.distance_m / {max(tolerance_m, 1e-9)}, 1),
+                               3)
                END,
-               lon, lat,
-               CASE WHEN inside THEN 'inside' ELSE 'nearest ' || round(distance_m, 1) || ' m' END
-        FROM _fx_rev WHERE building_id IS NOT NULL
+               v.lon, v.lat,
+               CASE WHEN v.inside THEN 'inside' ELSE 'nearest ' || round(v.distance_m, 1) || ' m'
+               END
+        FROM _fx_rev v JOIN {rest} t USING (source_id) WHERE v.building_id IS NOT NULL
     """)
     _fail(
         con,
@@ -359,115 +383,117 @@ def _by_coordinates(con: duckdb.DuckDBPyConnection, tolerance_m: float) -> None:
     )
 
 
-def _by_area(con: duckdb.DuckDBPyConnection, version: int) -> None:
+def _by_area(con: duckdb.DuckDBPyConnection, rest: str, version: int) -> None:
     """Points in public space: linked to the micro-grid containing them, no building."""
     con.execute(f"""
-        INSERT INTO _fx_hit
-        SELECT t.source_id, NULL, NULL, 'coordinates_area', {CONFIDENCE["coordinates_area"]},
-               t.lon, t.lat, 'public space'
-        FROM ({_remaining("AND t.lon IS NOT NULL AND t.lat IS NOT NULL")}) t
-        WHERE EXISTS (SELECT 1 FROM micro_grids m WHERE m.version_id = {version}
+        INSERT INTO _fx_new
+        SELECT t.source_id, t.row_hash, NULL, NULL, 'coordinates_area',
+               {CONFIDENCE["coordinates_area"]}, t.lon, t.lat, 'public space'
+        FROM {rest} t
+        WHERE t.lon IS NOT NULL AND t.lat IS NOT NULL
+          AND EXISTS (SELECT 1 FROM micro_grids m WHERE m.version_id = {version}
                       AND ST_Contains(m.geom, ST_Point(t.lon, t.lat)))
     """)
     _fail(
         con,
-        f"""SELECT source_id, 'outside_grids' AS reason,
-                   'point (' || lon || ', ' || lat || ') is in no micro-grid of version {version}'
-                   AS detail
-            FROM ({_remaining("AND t.lon IS NOT NULL AND t.lat IS NOT NULL")})""",
+        f"""SELECT t.source_id, 'outside_grids' AS reason,
+                   'point (' || t.lon || ', ' || t.lat
+                   || ') is in no micro-grid of version {version}' AS detail
+            FROM {rest} t
+            WHERE t.lon IS NOT NULL AND t.lat IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM _fx_new h WHERE h.source_id = t.source_id)""",
     )
 
 
 def _engine_pip(
     con: duckdb.DuckDBPyConnection, engine: SpatialEngine, points_sql: str, polygons_sql: str
 ) -> pd.DataFrame:
-    """``source_id, code``: the smallest polygon code covering each point, by the engine."""
+    """``place_id, code``: the smallest polygon code covering each point, by the engine."""
     import shapely
 
     pts = con.execute(points_sql).df()
     if pts.empty:
-        return pd.DataFrame({"source_id": pd.Series([], dtype=object), "code": []})
+        return pd.DataFrame({"place_id": pd.Series([], dtype="int64"), "code": []})
     polys = con.execute(polygons_sql).df()
     if polys.empty:
-        return pd.DataFrame({"source_id": pd.Series([], dtype=object), "code": []})
+        return pd.DataFrame({"place_id": pd.Series([], dtype="int64"), "code": []})
     geoms = shapely.from_wkb([bytes(b) for b in polys["wkb"]])
     found = engine.points_in_polygons(
-        pts.rename(columns={"source_id": "point_id"}),
+        pts.rename(columns={"place_id": "point_id"}),
         pd.DataFrame({"polygon_id": polys["code"].to_numpy(), "geometry": geoms}),
     )
     return pd.DataFrame(
-        {"source_id": found["point_id"].to_numpy(), "code": found["polygon_id"].to_numpy()}
+        {"place_id": found["point_id"].to_numpy(), "code": found["polygon_id"].to_numpy()}
     )
+
+
+def _pip_sql(table: str, code: str, version: int, where: str) -> str:
+    """``place_id, code``: the smallest ``code`` of ``table`` containing each place's point."""
+    return f"""
+        SELECT p.place_id, x.code FROM _fx_place p JOIN (
+            SELECT x.plon, x.plat, min(g.{code}) AS code
+            FROM (SELECT DISTINCT plon, plat FROM _fx_place
+                  WHERE plon IS NOT NULL AND plat IS NOT NULL AND {where}) x
+            JOIN {table} g ON g.version_id = {version} AND ST_Contains(g.geom, ST_Point(x.plon, x.plat))
+            GROUP BY x.plon, x.plat) x ON x.plon = p.plon AND x.plat = p.plat
+        WHERE {where}"""
 
 
 def _to_grids(
     con: duckdb.DuckDBPyConnection, version: int, engine: SpatialEngine | None = None
 ) -> None:
-    """Micro-grid, grid, unit grid and admin codes of every hit; misses go to the failures."""
-    if engine is None:
-        # point in polygon once per distinct point (rooms of one building share theirs)
-        by_point_mg = f"""
-        INSERT INTO _fx_mg
-        SELECT p.source_id, x.micro_grid_code, 1, NULL
-        FROM _fx_pt p JOIN (
-            SELECT x.plon, x.plat, min(m.micro_grid_code) AS micro_grid_code
-            FROM (SELECT DISTINCT plon, plat FROM _fx_pt
-                  WHERE plon IS NOT NULL AND plat IS NOT NULL
-                    AND source_id NOT IN (SELECT source_id FROM _fx_mg)) x
-            JOIN micro_grids m
-              ON m.version_id = {version} AND ST_Contains(m.geom, ST_Point(x.plon, x.plat))
-            GROUP BY x.plon, x.plat) x ON x.plon = p.plon AND x.plat = p.plat
-        WHERE p.source_id NOT IN (SELECT source_id FROM _fx_mg);"""
-        by_point_ug = f"""
-        CREATE OR REPLACE TEMP TABLE _fx_ug AS
-        SELECT p.source_id, x.unit_grid_code
-        FROM _fx_pt p JOIN (
-            SELECT x.plon, x.plat, min(u.unit_grid_code) AS unit_grid_code
-            FROM (SELECT DISTINCT plon, plat FROM _fx_pt
-                  WHERE plon IS NOT NULL AND plat IS NOT NULL) x
-            JOIN unit_grids u
-              ON u.version_id = {version} AND ST_Contains(u.geom, ST_Point(x.plon, x.plat))
-            GROUP BY x.plon, x.plat) x ON x.plon = p.plon AND x.plat = p.plat;"""
-    else:
-        by_point_mg = """
-        INSERT INTO _fx_mg SELECT source_id, code, 1, NULL FROM _fx_engine_mg;"""
-        by_point_ug = """
-        CREATE OR REPLACE TEMP TABLE _fx_ug AS
-        SELECT source_id, code AS unit_grid_code FROM _fx_engine_ug;"""
+    """Micro-grid, grid, unit grid and admin codes of every hit; misses go to the failures.
+
+    The work is done once per *place* — a distinct (building, written unit, point): the rooms of
+    one building and the records of one room share theirs — and the records join their place.
+    A building's micro-grid is its assignment (a building split by unit: the room's unit, else
+    the largest part); a point without one (public space, a building not assigned) and every
+    unit grid come from the polygons containing the point (point in polygon once per point).
+    """
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fx_pt AS
-        SELECT h.*, coalesce(h.lon, b.lon) AS plon, coalesce(h.lat, b.lat) AS plat
+        SELECT h.*, coalesce(h.lon, b.lon) AS plon, coalesce(h.lat, b.lat) AS plat,
+               substr(h.room_id, 26, 2) AS unit
         FROM _fx_hit h LEFT JOIN buildings b ON b.building_id = h.building_id;
 
-        -- by building (a building split by unit: the room's unit, else the largest part),
-        -- chosen once per building and written unit
+        CREATE OR REPLACE TEMP TABLE _fx_place AS
+        SELECT row_number() OVER () AS place_id, *
+        FROM (SELECT DISTINCT building_id, unit, plon, plat FROM _fx_pt);
+
+        -- by building, chosen once per building and written unit
         CREATE OR REPLACE TEMP TABLE _fx_bu AS
         SELECT k.building_id, k.unit, a.micro_grid_code,
                count(*) OVER (PARTITION BY k.building_id, k.unit) AS parts,
                (a.unit = k.unit) AS unit_match
-        FROM (SELECT DISTINCT building_id, substr(room_id, 26, 2) AS unit FROM _fx_pt
-              WHERE building_id IS NOT NULL) k
+        FROM (SELECT DISTINCT building_id, unit FROM _fx_place WHERE building_id IS NOT NULL) k
         JOIN grid_assignments a ON a.version_id = {version} AND a.building_id = k.building_id
         QUALIFY row_number() OVER (
             PARTITION BY k.building_id, k.unit
             ORDER BY (a.unit = k.unit) DESC NULLS LAST, a.households DESC,
                      a.micro_grid_code) = 1;
         CREATE OR REPLACE TEMP TABLE _fx_mg AS
-        SELECT p.source_id, b.micro_grid_code, b.parts, b.unit_match
-        FROM _fx_pt p JOIN _fx_bu b
-          ON b.building_id = p.building_id
-         AND coalesce(b.unit, '') = coalesce(substr(p.room_id, 26, 2), '');
+        SELECT p.place_id, b.micro_grid_code, b.parts, b.unit_match
+        FROM _fx_place p JOIN _fx_bu b
+          ON b.building_id = p.building_id AND b.unit IS NOT DISTINCT FROM p.unit;
     """)
-    if engine is not None:
+    unassigned = "place_id NOT IN (SELECT place_id FROM _fx_mg)"
+    if engine is None:
+        con.execute(f"""
+            INSERT INTO _fx_mg SELECT place_id, code, 1, NULL
+            FROM ({_pip_sql("micro_grids", "micro_grid_code", version, unassigned)});
+            CREATE OR REPLACE TEMP TABLE _fx_ug AS
+            {_pip_sql("unit_grids", "unit_grid_code", version, "true")};
+        """)
+    else:
         # the heavy point-in-polygon joins go to the engine (e.g. Dask on a cluster)
         points = (
-            "SELECT source_id, plon AS x, plat AS y FROM _fx_pt WHERE plon IS NOT NULL "
-            "AND plat IS NOT NULL"
+            "SELECT place_id, plon AS x, plat AS y FROM _fx_place "
+            "WHERE plon IS NOT NULL AND plat IS NOT NULL"
         )
         mg = _engine_pip(
             con,
             engine,
-            points + " AND source_id NOT IN (SELECT source_id FROM _fx_mg)",
+            f"{points} AND {unassigned}",
             "SELECT micro_grid_code AS code, ST_AsWKB(geom) AS wkb FROM micro_grids "
             f"WHERE version_id = {version} AND geom IS NOT NULL",
         )
@@ -479,26 +505,33 @@ def _to_grids(
             "SELECT unit_grid_code AS code, ST_AsWKB(geom) AS wkb FROM unit_grids "
             f"WHERE version_id = {version} AND geom IS NOT NULL",
         )
-        _temp_from_frame(con, "_fx_engine_ug", ug)
+        _temp_from_frame(con, "_fx_ug", ug)
+        con.execute("INSERT INTO _fx_mg SELECT place_id, code, 1, NULL FROM _fx_engine_mg")
     con.execute(f"""
-        -- by point: area links and buildings without an assignment
-        {by_point_mg}
-        {by_point_ug}
+        CREATE OR REPLACE TEMP TABLE _fx_placed AS
+        SELECT p.building_id, p.unit, p.plon, p.plat, g.micro_grid_code, m.grid_code,
+               u.code AS unit_grid_code, m.community_code, g.parts,
+               g.parts > 1 AND NOT coalesce(g.unit_match, false) AS split
+        FROM _fx_place p
+        JOIN _fx_mg g USING (place_id)
+        JOIN micro_grids m ON m.version_id = {version} AND m.micro_grid_code = g.micro_grid_code
+        LEFT JOIN _fx_ug u USING (place_id);
 
         CREATE OR REPLACE TEMP TABLE _fx_linked AS
-        SELECT p.source_id, p.room_id, p.building_id, p.method,
-               CASE WHEN g.parts > 1 AND NOT coalesce(g.unit_match, false)
-                    THEN round(p.confidence * 0.9, 3) ELSE p.confidence END AS confidence,
-               m.micro_grid_code, m.grid_code, u.unit_grid_code, m.community_code,
-               left(m.community_code, 9) AS street_code, left(m.community_code, 6) AS district_code,
-               CASE WHEN g.parts > 1 AND NOT coalesce(g.unit_match, false)
-                    THEN concat_ws('; ', p.detail, 'building split over ' || g.parts
+        SELECT p.source_id, p.row_hash, p.room_id, p.building_id, p.method,
+               CASE WHEN x.split THEN round(p.confidence * 0.9, 3) ELSE p.confidence END
+                   AS confidence,
+               x.micro_grid_code, x.grid_code, x.unit_grid_code, x.community_code,
+               left(x.community_code, 9) AS street_code, left(x.community_code, 6) AS district_code,
+               CASE WHEN x.split
+                    THEN concat_ws('; ', p.detail, 'building split over ' || x.parts
                                    || ' micro-grids: the largest part')
                     ELSE p.detail END AS detail
         FROM _fx_pt p
-        JOIN _fx_mg g USING (source_id)
-        JOIN micro_grids m ON m.version_id = {version} AND m.micro_grid_code = g.micro_grid_code
-        LEFT JOIN _fx_ug u USING (source_id);
+        JOIN _fx_placed x
+          ON x.building_id IS NOT DISTINCT FROM p.building_id
+         AND x.unit IS NOT DISTINCT FROM p.unit
+         AND x.plon IS NOT DISTINCT FROM p.plon AND x.plat IS NOT DISTINCT FROM p.plat;
     """)
     _fail(
         con,
@@ -509,8 +542,11 @@ def _to_grids(
     )
 
 
-def _write(con: duckdb.DuckDBPyConnection, layer: str, version: int) -> None:
-    """Replace the links and queue entries of every pending record, in one transaction.
+def _write(
+    con: duckdb.DuckDBPyConnection, layer: str, version: int, *, everything: bool = False
+) -> None:
+    """Replace the links and queue entries of every pending record, in one transaction
+    (``everything``: of the whole layer, records gone from it included).
 
     ``links`` and ``unlinked`` have no PRIMARY KEY (migration 0006: its index was maintained on
     one thread while 16M people links were written): each pending record is deleted from both
@@ -523,15 +559,7 @@ def _write(con: duckdb.DuckDBPyConnection, layer: str, version: int) -> None:
     Conflict
         Another run is writing this layer's links (or wrote them after this one began).
     """
-    import store
-
-    try:
-        with store.transaction(con):
-            _write_layer(con, layer, version)
-    except duckdb.TransactionException as exc:
-        raise Conflict(
-            f"the links of {layer!r} are being written by another run; retry: {exc}"
-        ) from exc
+    _locked(con, layer, lambda: _write_layer(con, layer, version, everything))
     for name in (
         "_fx_todo",
         "_fx_hit",
@@ -541,28 +569,56 @@ def _write(con: duckdb.DuckDBPyConnection, layer: str, version: int) -> None:
         "_fx_mg",
         "_fx_bu",
         "_fx_ug",
+        "_fx_place",
+        "_fx_placed",
+        "_fx_engine_mg",
         "_fx_linked",
         "_fx_resolved",
         "_fx_rev",
+        "_fx_new",
     ):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _write_layer(con: duckdb.DuckDBPyConnection, layer: str, version: int) -> None:
-    con.execute("UPDATE link_locks SET locked_at = current_timestamp WHERE layer = ?", [layer])
+def _locked(con: duckdb.DuckDBPyConnection, layer: str, write: Callable[[], None]) -> None:
+    """Run ``write`` in one transaction that first takes the layer's row of ``link_locks``.
+
+    Raises
+    ------
+    Conflict
+        Another run is writing this layer's links (or wrote them after this one began).
+    """
+    import store
+
+    try:
+        with store.transaction(con):
+            con.execute(
+                "UPDATE link_locks SET locked_at = current_timestamp WHERE layer = ?", [layer]
+            )
+            write()
+    except duckdb.TransactionException as exc:
+        raise Conflict(
+            f"the links of {layer!r} are being written by another run; retry: {exc}"
+        ) from exc
+
+
+def _delete(con: duckdb.DuckDBPyConnection, layer: str, everything: bool) -> None:
+    pending = "" if everything else "AND source_id IN (SELECT source_id FROM _fx_todo)"
     for table in ("links", "unlinked"):
-        con.execute(
-            f"DELETE FROM {table} WHERE layer = ? "
-            "AND source_id IN (SELECT source_id FROM _fx_todo)",
-            [layer],
-        )
+        con.execute(f"DELETE FROM {table} WHERE layer = ? {pending}", [layer])
+
+
+def _write_layer(
+    con: duckdb.DuckDBPyConnection, layer: str, version: int, everything: bool
+) -> None:
+    _delete(con, layer, everything)
     con.execute(
         f"""INSERT INTO links
         SELECT '{layer}', l.source_id, l.room_id, l.building_id, l.method, l.confidence,
                l.micro_grid_code, l.grid_code, l.unit_grid_code, l.community_code,
-               l.street_code, l.district_code, {version}, l.detail, t.row_hash,
+               l.street_code, l.district_code, {version}, l.detail, l.row_hash,
                current_timestamp
-        FROM _fx_linked l JOIN _fx_todo t USING (source_id)"""
+        FROM _fx_linked l"""
     )
     con.execute(
         f"""INSERT INTO unlinked

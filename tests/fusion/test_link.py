@@ -237,3 +237,18 @@ def test_migration_0006_keeps_links_and_queue(
         assert _once(con)[0][0] == len(links) + len(queue)
     finally:
         con.close()
+
+
+def test_a_full_run_drops_records_gone_from_the_layer(
+    store_con: duckdb.DuckDBPyConnection,
+) -> None:
+    link(store_con)
+    store_con.execute("DELETE FROM people WHERE source_id IN ('p1', 'p4')")  # linked, queued
+    store_con.execute("DELETE FROM sensors")
+    report = link(store_con, layers=["people", "sensors"], incremental=False)
+    assert report["layers"]["sensors"] | {"by_method": {}} == {
+        "total": 0, "linked": 0, "unlinked": 0, "processed": 0, "by_method": {}, "reasons": {}
+    }  # fmt: skip
+    got, queue = _links(store_con), _queue(store_con)
+    assert "p1" not in got and "p4" not in queue and not {"s1", "s2"} & (got.keys() | queue.keys())
+    assert report["layers"]["people"]["total"] == 11 == report["layers"]["people"]["processed"]
