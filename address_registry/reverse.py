@@ -21,35 +21,81 @@ from yizhi.errors import InvalidInput, NotFound
 #: Metres per degree of latitude (mean); used only to size the degree-space prefilter box.
 _M_PER_DEG = 110_574.0
 DEFAULT_TOLERANCE_M = 50.0
+#: A point inside a building (in degrees) has a projected distance of 0 to it unless it lies this
+#: close to the boundary (in degrees, about 1 m): an edge straight in degrees bends by about
+#: L**2 / (8 * R) metres in the projection (a millimetre for a 200 m edge), so only points this
+#: close to an edge need the projected distance, which orders overlapping buildings exactly.
+_EDGE_DEG = 1e-5
 
+# The answer of every point is the best of its candidates ordered by (inside desc, distance_m,
+# building_id), where the candidates are the active buildings containing it (in degrees) and, for
+# a point in none, those meeting its degree box at most `tol` metres away (in the projection).
+# The query finds this with as little work per row as it can:
+#   1. a spatial join on ST_Contains finds the points inside; their distance is 0 (projected only
+#      near an edge, _EDGE_DEG);
+#   2. the other points are projected once, every active building near them once (not once per
+#      pair), and a spatial join on ST_DWithin in metres gives the candidates (`reach` is `tol`
+#      plus a micrometre, so no candidate at exactly `tol` is lost; the HAVING keeps `tol`);
+#   3. the best per point is an arg_min over (distance_m, building_id); only the winners are
+#      joined to their address, community and doorplate.
+# The degree box holds the whole tolerance disc (half-sides >= tol in metres, and the projection
+# never shortens a distance), so `in_box` is true for every winner in practice; a winner outside
+# the box is recomputed with the box applied to every candidate (`boxed`), as the box decides.
 _REVERSE_SQL = """
 WITH pts AS (
-    SELECT pid, lon, lat, ST_Point(lon, lat) AS pt,
-           ST_Transform(ST_Point(lon, lat), 'EPSG:4326', $proj, always_xy := true) AS ptm
-    FROM _reverse_points
+    SELECT pid, lon, lat, ST_Point(lon, lat) AS pt FROM _reverse_points
 ),
-candidates AS (
-    SELECT p.pid, b.building_id, b.doorplate_id, b.community_code, b.address, b.name,
-           ST_Contains(b.geom, p.pt) AS inside,
-           ST_Distance(ST_Transform(b.geom, 'EPSG:4326', $proj, always_xy := true), p.ptm)
-               AS distance_m
+inside_pairs AS MATERIALIZED (
+    SELECT p.pid, b.building_id,
+           CASE WHEN ST_Distance(ST_Boundary(b.geom), p.pt) < $edge
+                THEN ST_Distance(ST_Transform(b.geom, 'EPSG:4326', $proj, always_xy := true),
+                                 ST_Transform(p.pt, 'EPSG:4326', $proj, always_xy := true))
+                ELSE 0.0 END AS distance_m
     FROM pts p
-    JOIN buildings b
-      ON b.status = 'active'
-     AND ST_Intersects(
-            b.geom,
-            ST_MakeEnvelope(p.lon - $dlon, p.lat - $dlat, p.lon + $dlon, p.lat + $dlat))
+    JOIN buildings b ON b.status = 'active' AND ST_Contains(b.geom, p.pt)
+),
+outside AS MATERIALIZED (
+    SELECT pid, lon, lat, ST_Transform(pt, 'EPSG:4326', $proj, always_xy := true) AS ptm
+    FROM pts
+    WHERE pid NOT IN (SELECT pid FROM inside_pairs)
+),
+near_buildings AS MATERIALIZED (
+    SELECT building_id, geom, ST_Transform(geom, 'EPSG:4326', $proj, always_xy := true) AS geom_m
+    FROM buildings
+    WHERE status = 'active'
+      AND ST_Intersects_Extent(geom, (
+            SELECT ST_MakeEnvelope(min(lon) - $dlon, min(lat) - $dlat,
+                                   max(lon) + $dlon, max(lat) + $dlat) FROM outside))
+),
+near_pairs AS (
+    SELECT o.pid, b.building_id, ST_Distance(b.geom_m, o.ptm) AS distance_m
+    FROM outside o
+    JOIN near_buildings b ON ST_DWithin(b.geom_m, o.ptm, $reach)
+    WHERE CASE WHEN $boxed THEN ST_Intersects(b.geom, ST_MakeEnvelope(
+              o.lon - $dlon, o.lat - $dlat, o.lon + $dlon, o.lat + $dlat)) ELSE true END
+),
+best AS (
+    SELECT pid, arg_min(building_id, {'d': distance_m, 'b': building_id}) AS building_id,
+           true AS inside, min(distance_m) AS distance_m
+    FROM inside_pairs
+    GROUP BY pid
+    UNION ALL
+    SELECT pid, arg_min(building_id, {'d': distance_m, 'b': building_id}), false, min(distance_m)
+    FROM near_pairs
+    GROUP BY pid
+    HAVING min(distance_m) <= $tol
 )
-SELECT c.pid, c.building_id, c.inside, c.distance_m, c.address, c.name, c.community_code,
-       a.name AS community_name, c.doorplate_id,
-       r.name || d.number AS doorplate
-FROM candidates c
-LEFT JOIN admin_areas a ON a.code = c.community_code
-LEFT JOIN doorplates d ON d.doorplate_id = c.doorplate_id
+SELECT c.pid, c.building_id, c.inside, c.distance_m, b.address, b.name, b.community_code,
+       a.name AS community_name, b.doorplate_id,
+       r.name || d.number AS doorplate,
+       CASE WHEN c.inside THEN true ELSE ST_Intersects(b.geom, ST_MakeEnvelope(
+           p.lon - $dlon, p.lat - $dlat, p.lon + $dlon, p.lat + $dlat)) END AS in_box
+FROM best c
+JOIN _reverse_points p ON p.pid = c.pid
+JOIN buildings b ON b.building_id = c.building_id
+LEFT JOIN admin_areas a ON a.code = b.community_code
+LEFT JOIN doorplates d ON d.doorplate_id = b.doorplate_id
 LEFT JOIN roads r ON r.road_code = d.road_code
-WHERE c.inside OR c.distance_m <= $tol
-QUALIFY row_number() OVER (
-    PARTITION BY c.pid ORDER BY c.inside DESC, c.distance_m, c.building_id) = 1
 """
 
 
@@ -60,6 +106,21 @@ def _to_wgs84(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, n
 
     x, y = transform(lon, lat, crs, "wgs84")
     return np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+
+
+def _parameters(lon: np.ndarray, lat: np.ndarray, tolerance_m: float) -> dict[str, Any]:
+    """The projection centred on the points, the degree box and the distances of the query."""
+    lon0, lat0 = float(np.mean(lon)), float(np.mean(lat))
+    dlat = tolerance_m / _M_PER_DEG
+    return {
+        "proj": f"+proj=tmerc +lon_0={lon0:.6f} +lat_0={lat0:.6f} +ellps=GRS80 +units=m +no_defs",
+        "dlat": dlat,
+        "dlon": dlat / max(math.cos(math.radians(float(np.max(np.abs(lat))))), 0.01),
+        "tol": tolerance_m,
+        "reach": tolerance_m * (1 + 1e-9) + 1e-6,
+        "edge": _EDGE_DEG,
+        "boxed": False,
+    }
 
 
 def _check_points(lon: np.ndarray, lat: np.ndarray) -> None:
@@ -113,16 +174,23 @@ def reverse_many(
     points = pd.DataFrame({"pid": np.arange(len(x), dtype="int64"), "lon": x, "lat": y})
     if points.empty:
         return points.assign(building_id=pd.Series(dtype="object"))
-    lon0, lat0 = float(np.mean(x)), float(np.mean(y))
-    proj = f"+proj=tmerc +lon_0={lon0:.6f} +lat_0={lat0:.6f} +ellps=GRS80 +units=m +no_defs"
-    dlat = tolerance_m / _M_PER_DEG
-    dlon = dlat / max(math.cos(math.radians(float(np.max(np.abs(y))))), 0.01)
     cur = con.cursor()
     try:
         cur.register("_reverse_points", points)
-        found = cur.execute(
-            _REVERSE_SQL, {"proj": proj, "dlon": dlon, "dlat": dlat, "tol": tolerance_m}
-        ).df()
+        params = _parameters(x, y, tolerance_m)
+        found = cur.execute(_REVERSE_SQL, params).to_arrow_table().to_pandas()
+        stray = found.loc[~found.pop("in_box").astype(bool), "pid"]
+        if len(stray):
+            # A nearest building outside the degree box of its point: the box decides, as it
+            # always did; query these points again with the box applied to every candidate.
+            cur.register("_reverse_points", points[points["pid"].isin(stray)])
+            again = (
+                cur.execute(_REVERSE_SQL, params | {"boxed": True})
+                .to_arrow_table()
+                .to_pandas()
+                .drop(columns="in_box")
+            )
+            found = pd.concat([found[~found["pid"].isin(stray)], again], ignore_index=True)
     finally:
         cur.close()
     out = points.merge(found, on="pid", how="left")
