@@ -44,25 +44,28 @@ def is_public_metric(metric: str) -> bool:
 
 
 _MICRO_SQL = """
-WITH l AS (SELECT * FROM links WHERE grid_version = $v),
-p AS (SELECT x.*, l.micro_grid_code FROM people x JOIN l ON l.layer = 'people'
-      AND l.source_id = x.source_id WHERE x.moved_out IS NULL OR x.moved_out > $today),
-e AS (SELECT x.*, l.micro_grid_code FROM events x JOIN l ON l.layer = 'events'
+WITH p AS (SELECT l.micro_grid_code, x.hukou_type, x.care_tags, count(*) AS n
+      FROM people x JOIN links l ON l.layer = 'people' AND l.grid_version = $v
+      AND l.source_id = x.source_id WHERE x.moved_out IS NULL OR x.moved_out > $today
+      GROUP BY ALL),
+e AS (SELECT l.micro_grid_code, x.category_kind, x.category_code, x.state, x.sla_deadline
+      FROM events x JOIN links l ON l.layer = 'events' AND l.grid_version = $v
       AND l.source_id = x.source_id),
-s AS (SELECT x.*, l.micro_grid_code FROM sensors x JOIN l ON l.layer = 'sensors'
-      AND l.source_id = x.source_id),
-lp AS (SELECT x.*, l.micro_grid_code FROM legal_persons x JOIN l ON l.layer = 'legal_persons'
-       AND l.source_id = x.source_id WHERE coalesce(x.status, 'active') = 'active'),
-h AS (SELECT x.*, l.micro_grid_code FROM houses x JOIN l ON l.layer = 'houses'
-      AND l.source_id = x.source_id)
+s AS (SELECT l.micro_grid_code, x.sensor_type, x.status FROM sensors x JOIN links l
+      ON l.layer = 'sensors' AND l.grid_version = $v AND l.source_id = x.source_id),
+lp AS (SELECT l.micro_grid_code, x.industry FROM legal_persons x JOIN links l
+       ON l.layer = 'legal_persons' AND l.grid_version = $v AND l.source_id = x.source_id
+       WHERE coalesce(x.status, 'active') = 'active'),
+h AS (SELECT l.micro_grid_code, x.use, x.rental_registered FROM houses x JOIN links l
+      ON l.layer = 'houses' AND l.grid_version = $v AND l.source_id = x.source_id)
 SELECT micro_grid_code, 'households' AS metric, sum(households)::DOUBLE AS value
 FROM grid_assignments WHERE version_id = $v GROUP BY ALL
 UNION ALL
-SELECT micro_grid_code, 'residents.' || hukou_type, count(*) FROM p
+SELECT micro_grid_code, 'residents.' || hukou_type, sum(n) FROM p
 WHERE hukou_type IS NOT NULL GROUP BY ALL
 UNION ALL
-SELECT micro_grid_code, 'care.' || tag, count(*)
-FROM (SELECT micro_grid_code, unnest(list_distinct(care_tags)) AS tag FROM p) GROUP BY ALL
+SELECT micro_grid_code, 'care.' || tag, sum(n)
+FROM (SELECT micro_grid_code, unnest(list_distinct(care_tags)) AS tag, n FROM p) GROUP BY ALL
 UNION ALL
 SELECT micro_grid_code, 'enterprises', count(*) FROM lp GROUP BY ALL
 UNION ALL
@@ -173,23 +176,39 @@ def compute_blocks(
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _fx_mb AS {micro}", {"v": v, "now": at, "today": at.date()}
     )
-    con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM block_data WHERE grid_version = $v", {"v": v})
-        con.execute(
-            f"""INSERT INTO block_data
-            WITH mb AS (FROM _fx_mb)
-            SELECT level, code, $v, metric, value, current_timestamp FROM ({union})""",
-            {"v": v},
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        _write_blocks(con, v, union)
     finally:
         con.execute("DROP TABLE IF EXISTS _fx_mb")
     row = con.execute("SELECT count(*) FROM block_data WHERE grid_version = ?", [v]).fetchone()
     return int(row[0]) if row else 0
+
+
+def _write_blocks(con: duckdb.DuckDBPyConnection, v: int, union: str) -> None:
+    """Replace version ``v``'s rows of ``block_data`` with ``union`` over ``_fx_mb``, atomically.
+
+    ``block_data`` has no key (migration 0007): each (level, code, metric) is written once
+    because ``union`` groups by it, and once per version because the version's rows are deleted
+    in the same transaction, which first updates the row of ``block_locks``: a concurrent
+    computation conflicts ("Conflict on update") instead of writing the rows a second time.
+    Rows go in ordered by level and code, so that the zonemaps of a lookup by block prune.
+    """
+    import store
+
+    with store.transaction(con):
+        con.execute(
+            "UPDATE block_locks SET grid_version = $v, locked_at = current_timestamp "
+            "WHERE name = 'block_data'",
+            {"v": v},
+        )
+        con.execute("DELETE FROM block_data WHERE grid_version = $v", {"v": v})
+        con.execute(
+            f"""INSERT INTO block_data
+            WITH mb AS (FROM _fx_mb)
+            SELECT level, code, $v, metric, value, current_timestamp FROM ({union})
+            ORDER BY level, code""",
+            {"v": v},
+        )
 
 
 def suppress_value(value: float | None, below: int = SUPPRESS_BELOW) -> float | None:

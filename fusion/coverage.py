@@ -106,14 +106,14 @@ def coverage(
     def to_m(g: Any) -> Any:
         return shapely.transform(g, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
 
-    blocks_m = shapely.make_valid(to_m(geoms))
+    blocks_m = _make_valid(to_m(geoms))
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     found = con.execute(
         "SELECT ST_AsWKB(geom) FROM buildings WHERE status = 'active' AND "
         "ST_Intersects(geom, ST_MakeEnvelope(?, ?, ?, ?))",
         [minx, miny, maxx, maxy],
     ).fetchall()
-    buildings_m = shapely.make_valid(to_m(shapely.from_wkb([bytes(r[0]) for r in found])))
+    buildings_m = _make_valid(to_m(shapely.from_wkb([bytes(r[0]) for r in found])))
     cams = con.execute(
         "SELECT lon, lat, camera_range_m, coalesce(camera_heading_deg, 0), "
         "coalesce(camera_fov_deg, 360) FROM sensors WHERE sensor_type = 'camera' "
@@ -128,36 +128,33 @@ def coverage(
             sector(float(xi), float(yi), float(c[2]), float(c[3]), float(c[4]))
             for xi, yi, c in zip(x, y, cams, strict=True)
         ]
-    sector_tree = shapely.STRtree(sectors)
+    sector_arr = np.asarray(sectors, dtype=object)
+    sector_tree = shapely.STRtree(sector_arr)
     building_tree = shapely.STRtree(buildings_m)
 
     def block_rows(span: tuple[int, int]) -> list[dict[str, Any]]:
+        part_codes = codes[span[0] : span[1]]
+        public = _public_space(blocks_m[span[0] : span[1]], buildings_m, building_tree)
+        bi, si = sector_tree.query(public, predicate="intersects")
+        cut = np.searchsorted(bi, np.arange(len(public) + 1))
         rows: list[dict[str, Any]] = []
-        for code, block in zip(codes[span[0] : span[1]], blocks_m[span[0] : span[1]], strict=True):
-            near = building_tree.query(block, predicate="intersects")
-            public = (
-                shapely.difference(block, shapely.union_all(buildings_m[near]))
-                if len(near)
-                else block
-            )
-            seen = sector_tree.query(public, predicate="intersects")
+        for k, (code, space) in enumerate(zip(part_codes, public, strict=True)):
+            seen = si[cut[k] : cut[k + 1]]
             if len(seen):
-                covered = shapely.intersection(
-                    public, shapely.union_all([sectors[i] for i in seen])
-                )
+                covered = shapely.intersection(space, shapely.union_all(sector_arr[seen]))
             else:
                 covered = shapely.Polygon()
-            pa, ca = float(public.area), float(covered.area)
+            pa, ca = float(shapely.area(space)), float(shapely.area(covered))
             row: dict[str, Any] = {
                 "code": code,
                 "public_m2": round(pa, 1),
                 "covered_m2": round(ca, 1),
                 "uncovered_m2": round(pa - ca, 1),
                 "share": round(ca / pa, 4) if pa > 0 else None,
-                "cameras": int(sum(1 for i in seen if sectors[i].intersects(public))),
+                "cameras": len(seen),
             }
             if with_geometry:
-                rest = shapely.difference(public, covered)
+                rest = shapely.difference(space, covered)
                 row["uncovered_wkt"] = shapely.transform(
                     rest, lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1]))
                 ).wkt
@@ -174,3 +171,86 @@ def coverage(
         for row in part
     ]
     return pd.DataFrame(rows)
+
+
+def _make_valid(geoms: Any) -> Any:
+    """``shapely.make_valid`` of the invalid ones only (it returns a valid one as it is, slower
+    than the validity test).
+
+    >>> bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> [g.geom_type for g in _make_valid(np.array([bowtie, shapely.box(0, 0, 1, 1)]))]
+    ['MultiPolygon', 'Polygon']
+    """
+    out = np.array(geoms, dtype=object)
+    bad = ~shapely.is_valid(out)
+    if bad.any():
+        out[bad] = shapely.make_valid(out[bad])
+    return out
+
+
+def _public_space(blocks: Any, buildings: Any, tree: Any) -> Any:
+    """Each block minus the footprints of the buildings (array of metric polygons).
+
+    The same point sets as ``difference(block, union_all(buildings meeting it))``, built
+    cheaply: a building properly inside a polygon block that meets no other building (and has
+    no courtyard) becomes a hole of the block as it is, with no overlay; only the others (those
+    crossing the block's edge or touching a neighbour) are unioned and cut out.
+    """
+    blocks = np.asarray(blocks, dtype=object)
+    shapely.prepare(blocks)
+    bi, bj = tree.query(blocks, predicate="intersects")
+    hole = shapely.get_type_id(blocks[bi]) == shapely.GeometryType.POLYGON
+    hole &= shapely.get_type_id(buildings[bj]) == shapely.GeometryType.POLYGON
+    hole &= shapely.get_num_interior_rings(buildings[bj]) == 0
+    hole[hole] = shapely.contains_properly(blocks[bi[hole]], buildings[bj[hole]])
+    if hole.any():
+        # a building touching another one cannot be a hole (holes of a valid polygon meet in
+        # points at most): keep as holes those that meet nothing but themselves
+        cand = np.unique(bj[hole])
+        qi, _ = tree.query(buildings[cand], predicate="intersects")
+        alone = np.bincount(qi, minlength=len(cand)) == 1
+        hole[hole] = alone[np.searchsorted(cand, bj[hole])]
+    out = blocks.copy()
+    with_holes = np.unique(bi[hole])
+    if len(with_holes):
+        shells = shapely.get_exterior_ring(blocks[with_holes])
+        old_n = shapely.get_num_interior_rings(blocks[with_holes])
+        old_idx = np.repeat(np.arange(len(with_holes)), old_n)
+        old_rings = shapely.get_interior_ring(blocks[with_holes][old_idx], _ranks(old_n))
+        new_idx = np.searchsorted(with_holes, bi[hole])
+        new_rings = shapely.get_exterior_ring(buildings[bj[hole]])
+        order = np.argsort(np.concatenate([old_idx, new_idx]), kind="stable")
+        rings = np.concatenate([old_rings, new_rings])[order]
+        ring_idx = np.concatenate([old_idx, new_idx])[order]
+        out[with_holes] = _polygons_with_holes(shells, rings, ring_idx)
+    rest_i, rest_j = bi[~hole], bj[~hole]
+    cut = np.searchsorted(rest_i, np.arange(len(blocks) + 1))
+    for k in np.unique(rest_i):
+        near = buildings[rest_j[cut[k] : cut[k + 1]]]
+        out[k] = shapely.difference(out[k], shapely.union_all(near))
+    return out
+
+
+def _ranks(counts: Any) -> Any:
+    """``0 .. n - 1`` for each count ``n``, concatenated.
+
+    >>> _ranks(np.array([2, 0, 3])).tolist()
+    [0, 1, 0, 1, 2]
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(int(counts.sum())) - starts
+
+
+def _polygons_with_holes(shells: Any, rings: Any, ring_idx: Any) -> Any:
+    """Polygons of ``shells``, each with the ``rings`` whose ``ring_idx`` is its index as holes.
+
+    >>> sq = shapely.get_exterior_ring(shapely.box(0, 0, 4, 4))
+    >>> hole = shapely.get_exterior_ring(shapely.box(1, 1, 2, 2))
+    >>> shapely.area(_polygons_with_holes(np.array([sq, sq]), np.array([hole]), np.array([1])))
+    array([16., 15.])
+    """
+    idx = np.concatenate([np.arange(len(shells)), np.asarray(ring_idx, dtype=np.int64)])
+    order = np.argsort(idx, kind="stable")  # each shell before its holes
+    parts = np.concatenate([np.asarray(shells, dtype=object), np.asarray(rings, dtype=object)])
+    return shapely.polygons(parts[order], indices=idx[order])

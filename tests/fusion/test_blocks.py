@@ -155,3 +155,63 @@ def test_sums_agree_for_any_population(people: list[tuple[str, bool, bool]]) -> 
         assert district.get("care.disability", 0) == sum(c for _, _, c in people)
     finally:
         con.close()
+
+
+def _duplicates(con: duckdb.DuckDBPyConnection) -> list[tuple[object, ...]]:
+    return con.execute(
+        "SELECT level, code, grid_version, metric, count(*) FROM block_data "
+        "GROUP BY ALL HAVING count(*) > 1"
+    ).fetchall()
+
+
+def test_rows_stay_unique_over_repeated_runs(linked: duckdb.DuckDBPyConnection) -> None:
+    # block_data has no key (migration 0007): compute_blocks alone keeps each row once
+    first = linked.execute(
+        "SELECT level, code, metric, value FROM block_data ORDER BY ALL"
+    ).fetchall()
+    for _ in range(3):
+        compute_blocks(linked, now=fs.NOW)
+        assert _duplicates(linked) == []
+    again = linked.execute(
+        "SELECT level, code, metric, value FROM block_data ORDER BY ALL"
+    ).fetchall()
+    assert again == first
+    lock = linked.execute("SELECT grid_version FROM block_locks").fetchall()
+    assert lock == linked.execute("SELECT DISTINCT grid_version FROM block_data").fetchall()
+
+
+def test_concurrent_computation_conflicts(linked: duckdb.DuckDBPyConnection) -> None:
+    before = linked.execute("SELECT count(*) FROM block_data").fetchone()
+    other = linked.cursor()  # a second connection to the same store, mid-computation
+    other.execute("BEGIN TRANSACTION")
+    other.execute("UPDATE block_locks SET locked_at = current_timestamp")
+    with pytest.raises(duckdb.TransactionException, match="Conflict on update"):
+        compute_blocks(linked, now=fs.NOW, camera_coverage=False)
+    other.execute("ROLLBACK")
+    assert linked.execute("SELECT count(*) FROM block_data").fetchone() == before
+    assert _duplicates(linked) == []
+    assert compute_blocks(linked, now=fs.NOW) == (before[0] if before else -1)
+
+
+def test_migration_0007_keeps_block_data(linked: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    import store
+
+    rows = linked.execute("SELECT * FROM block_data ORDER BY ALL").fetchall()
+    con = store.connect(tmp_path / "old.duckdb", migrate=False)
+    try:
+        store.migrate(con, target=6)
+        con.executemany(f"INSERT INTO block_data VALUES ({', '.join(['?'] * 6)})", rows)
+        assert 7 in store.migrate(con)
+        assert con.execute("SELECT * FROM block_data ORDER BY ALL").fetchall() == rows
+        keys = con.execute(
+            "SELECT count(*) FROM duckdb_constraints() WHERE table_name = 'block_data' "
+            "AND constraint_type = 'PRIMARY KEY'"
+        ).fetchone()
+        assert keys == (0,)
+        with pytest.raises(duckdb.ConstraintException):  # the checks are kept
+            con.execute("UPDATE block_data SET level = 'block'")
+        assert con.execute("SELECT name, grid_version FROM block_locks").fetchall() == [
+            ("block_data", None)
+        ]
+    finally:
+        con.close()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fusion.coverage import coverage, sector
 from tests.fusion import _fusion_store as fs
@@ -95,3 +97,64 @@ def test_worker_processes_give_the_same_rows(
     with pytest.raises(InvalidInput, match="at least 1"):
         coverage(con, workers=0)
     con.close()
+
+
+def _reference_public(blocks: list[object], buildings: list[object]) -> list[object]:
+    """Public space as the first version computed it: each block minus the union of the
+    buildings meeting it."""
+    out = []
+    for block in blocks:
+        near = [b for b in buildings if shapely.intersects(block, b)]
+        out.append(shapely.difference(block, shapely.union_all(near)) if near else block)
+    return out
+
+
+def _public(blocks: list[object], buildings: list[object]) -> list[object]:
+    import numpy as np
+
+    from fusion.coverage import _public_space
+
+    arr = np.array(buildings, dtype=object)
+    return list(_public_space(np.array(blocks, dtype=object), arr, shapely.STRtree(arr)))
+
+
+def test_public_space_holes_and_overlays() -> None:
+    block = shapely.Polygon(
+        [(0, 0), (100, 0), (100, 100), (0, 100)], [[(80, 80), (90, 80), (90, 90), (80, 90)]]
+    )
+    parts = shapely.MultiPolygon([shapely.box(200, 0, 260, 60), shapely.box(300, 0, 360, 60)])
+    courtyard = shapely.box(40, 40, 70, 70).difference(shapely.box(50, 50, 60, 60))
+    buildings = [
+        shapely.box(10, 10, 20, 20),  # alone inside: a hole
+        shapely.box(10, 30, 20, 40),  # touches the next one: overlay
+        shapely.box(20, 30, 30, 40),
+        shapely.box(95, 10, 110, 20),  # crosses the edge
+        courtyard,  # its courtyard is public space
+        shapely.box(210, 10, 220, 20),  # inside a part of a multipolygon block
+        shapely.box(5, 60, 15, 70),  # two overlapping buildings
+        shapely.box(10, 65, 20, 75),
+    ]
+    got = _public([block, parts], buildings)
+    want = _reference_public([block, parts], buildings)
+    for g, w in zip(got, want, strict=True):
+        assert g.is_valid
+        assert g.area == pytest.approx(w.area, rel=1e-12)
+        assert shapely.symmetric_difference(g, w).area < 1e-6
+    assert got[0].contains(shapely.Point(55, 55))  # the courtyard
+    assert not got[0].intersects(shapely.Point(15, 15))  # the hole
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 90), st.integers(0, 90), st.integers(1, 30), st.integers(1, 30)),
+        max_size=12,
+    )
+)
+def test_public_space_matches_difference_of_union(boxes: list[tuple[int, int, int, int]]) -> None:
+    blocks = [shapely.box(0, 0, 50, 50), shapely.box(50, 0, 100, 50), shapely.box(0, 50, 100, 100)]
+    buildings = [shapely.box(x, y, x + w, y + h) for x, y, w, h in boxes]
+    for g, w in zip(_public(blocks, buildings), _reference_public(blocks, buildings), strict=True):
+        assert g.is_valid
+        assert g.area == pytest.approx(w.area, rel=1e-9, abs=1e-9)
+        assert shapely.symmetric_difference(g, w).area < 1e-6
