@@ -103,6 +103,36 @@ class Scanner:
         return out
 
 
+class MultiScanner:
+    """Several :class:`Scanner` in one pass over a text (one lookup per position for all)."""
+
+    def __init__(self, scanners: list[Scanner]) -> None:
+        self._n = len(scanners)
+        by_prefix: dict[str, list[list[tuple[int, frozenset[str]]]]] = {}
+        for k, scanner in enumerate(scanners):
+            for prefix, lengths in scanner._by_prefix.items():
+                by_prefix.setdefault(prefix, [[] for _ in scanners])[k] = lengths
+        #: prefix -> per scanner [(length, names)], longest first
+        self._by_prefix = {p: tuple(v) for p, v in by_prefix.items()}
+
+    def find(self, text: str) -> list[list[tuple[int, int, str]]]:
+        """Per scanner, what its :meth:`Scanner.find` returns.
+
+        >>> MultiScanner([Scanner(["汉口路"]), Scanner(["汉口", "九江路"])]).find("汉口路九江路")
+        [[(0, 3, '汉口路')], [(0, 2, '汉口'), (3, 6, '九江路')]]
+        """
+        outs: list[list[tuple[int, int, str]]] = [[] for _ in range(self._n)]
+        get = self._by_prefix.get
+        for i in range(len(text) - 1):
+            per = get(text[i : i + 2])
+            if per:
+                for out, lengths in zip(outs, per, strict=True):
+                    for n, names in lengths:
+                        if text[i : i + n] in names:
+                            out.append((i, i + n, text[i : i + n]))
+        return outs
+
+
 def _pairs(name: str) -> set[str]:
     adjacent = {name[i : i + 2] for i in range(len(name) - 1)}
     return adjacent | {name[i] + "_" + name[i + 2] for i in range(len(name) - 2)}
@@ -175,6 +205,10 @@ class ResolveIndex:
     estate_scan: Scanner = field(default_factory=lambda: Scanner(()))
     name_scan: Scanner = field(default_factory=lambda: Scanner(()))
     admin_scan: Scanner = field(default_factory=lambda: Scanner(()))
+    #: The retired buildings (``None``: found when first needed).
+    retired: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    #: The admin, road, estate and name scanners in one (``None``: made when first needed).
+    all_scan: MultiScanner | None = field(default=None, repr=False, compare=False)
     road_fuzzy: FuzzyList = field(default_factory=lambda: FuzzyList([]))
     estate_fuzzy: FuzzyList = field(default_factory=lambda: FuzzyList([]))
     name_fuzzy: FuzzyList = field(default_factory=lambda: FuzzyList([]))
@@ -182,6 +216,14 @@ class ResolveIndex:
     #: What the resolver found per building part of a query (see ``resolve._locate``).
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     memo_candidates: int = field(default=0, repr=False, compare=False)
+    #: Per admin name: (one of its areas is written by name, all of them are) (``resolve._hits``).
+    admin_named: dict[str, tuple[bool, bool]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    #: Per admin names written: the areas by level and, per community, the first area written
+    #: that contains it (see ``resolve._admin_adjust``); ``admin_memo_size`` counts communities.
+    admin_memo: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False, compare=False)
+    admin_memo_size: int = field(default=0, repr=False, compare=False)
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
@@ -270,7 +312,14 @@ def build_index(con: duckdb.DuckDBPyConnection) -> ResolveIndex:
     idx.estate_scan = Scanner(idx.estates)
     idx.name_scan = Scanner(idx.names)
     idx.admin_scan = Scanner(idx.admins)
+    idx.all_scan = all_scanner(idx)
+    idx.retired = frozenset(b for b, v in idx.buildings.items() if v.status == "retired")
     return idx
+
+
+def all_scanner(idx: ResolveIndex) -> MultiScanner:
+    """The admin, road, estate and name scanners of ``idx`` in one."""
+    return MultiScanner([idx.admin_scan, idx.road_scan, idx.estate_scan, idx.name_scan])
 
 
 def _admins(con: duckdb.DuckDBPyConnection, idx: ResolveIndex) -> None:

@@ -69,6 +69,7 @@ _FLOOR = re.compile(r"(?<![0-9A-Z.])(\d+)(楼)(?!盘|宇)")
 _ROOM = re.compile(r"(?<=[0-9])户")
 
 
+@lru_cache(maxsize=8192)
 def han_to_int(numeral: str) -> int:
     """Value of a Chinese numeral: positional (二十一, 一百零八) or digit by digit (一〇二).
 

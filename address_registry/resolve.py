@@ -33,13 +33,21 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 import duckdb
 
 from address_registry import _resolve_match as m
 from address_registry._resolve_calibrate import calibrate
-from address_registry._resolve_index import Admin, ResolveIndex, existing_rooms, index_for
+from address_registry._resolve_index import (
+    Admin,
+    Building,
+    ResolveIndex,
+    all_scanner,
+    existing_rooms,
+    index_for,
+)
 from address_registry.normalize import MAX_LENGTH, han_to_int, normalize_text, validate
 from address_registry.parse import ParsedAddress, parse
 from yizhi.errors import InvalidInput
@@ -68,7 +76,7 @@ _FUZZY = 0.75  # a fuzzy match scores below every exact way of the same kind
 _SUB_HAN = re.compile(r"(?<=号)之([一二三四五六七八九十]+)")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Cand:
     building_id: str
     score: float = 0.0
@@ -109,34 +117,47 @@ def _parse(text: str) -> ParsedAddress:
 _NAME_SUFFIXES = frozenset("省市区县镇乡村路街道巷弄里")
 
 
+def _named(idx: ResolveIndex, name: str) -> tuple[bool, bool]:
+    """Whether one / all of the areas of the admin name or alias ``name`` are written by name."""
+    named = idx.admin_named.get(name)
+    if named is None:
+        vias = [x.via == "name" for x in idx.admins[name]]
+        named = idx.admin_named[name] = (any(vias), all(vias))
+    return named
+
+
 def _hits(idx: ResolveIndex, t: str) -> list[tuple[int, int, str, str]]:
+    if idx.all_scan is None:
+        idx.all_scan = all_scanner(idx)
+    admin_found, road_found, estate_found, name_found = idx.all_scan.find(t)
     hits = [
         (a, b, "admin", n)
-        for a, b, n in idx.admin_scan.find(t)
-        if b >= len(t) or t[b] not in _NAME_SUFFIXES or any(x.via == "name" for x in idx.admins[n])
+        for a, b, n in admin_found
+        if b >= len(t) or t[b] not in _NAME_SUFFIXES or _named(idx, n)[0]
     ]
-    roads = [(a, b, "road", n) for a, b, n in idx.road_scan.find(t)]
-    road_spans = {(a, b) for a, b, _, _ in roads}
-    # 南京东路 is a road and the short name of 南京东路街道: the road wins
-    hits = [
-        h
-        for h in hits
-        if (h[0], h[1]) not in road_spans or all(x.via == "name" for x in idx.admins[h[3]])
-    ]
+    roads = [(a, b, "road", n) for a, b, n in road_found]
+    if roads and hits:
+        road_spans = {(a, b) for a, b, _, _ in roads}
+        # 南京东路 is a road and the short name of 南京东路街道: the road wins
+        hits = [h for h in hits if (h[0], h[1]) not in road_spans or _named(idx, h[3])[1]]
     hits += roads
-    hits += [(a, b, "estate", n) for a, b, n in idx.estate_scan.find(t)]
-    hits += [(a, b, "name", n) for a, b, n in idx.name_scan.find(t)]
-    return [
-        h
-        for h in hits
-        if not any(
-            o[0] <= h[0]
-            and h[1] <= o[1]
-            and o[1] - o[0] > h[1] - h[0]
-            and not (h[2] == "estate" and o[2] == "name")  # 上港小区 in 上港小区13栋: both
-            for o in hits
-        )
-    ]
+    hits += [(a, b, "estate", n) for a, b, n in estate_found]
+    hits += [(a, b, "name", n) for a, b, n in name_found]
+    # less the hits inside a longer one (上港小区 in 上港小区13栋: both, estate and name)
+    kept = []
+    for h in hits:
+        a, b, kind = h[0], h[1], h[2]
+        for o in hits:
+            if (
+                o[0] <= a
+                and b <= o[1]
+                and o[1] - o[0] > b - a
+                and not (kind == "estate" and o[2] == "name")
+            ):
+                break
+        else:
+            kept.append(h)
+    return kept
 
 
 def _plates(
@@ -236,16 +257,25 @@ def _estate_buildings(
     return out
 
 
-def _collect(idx: ResolveIndex, t: str) -> tuple[dict[str, _Cand], list[Admin], int]:
+def _collect(
+    idx: ResolveIndex, t: str
+) -> tuple[dict[str, _Cand], list[Admin], tuple[str, ...], int]:
+    """Candidates of the (building part of the) normalised text ``t``, the admin areas written
+    and their names, and where the room part may start."""
     found: dict[str, _Cand] = {}
 
     def add(bid: str, way: str, score: float, level: str, matched: dict[str, Any]) -> None:
-        found.setdefault(bid, _Cand(bid)).add(way, score, level, matched)
+        cand = found.get(bid)
+        if cand is None:  # as _Cand(bid).add(...); ``matched`` is always a new dict
+            found[bid] = _Cand(bid, score if score > 0.0 else 0.0, level, {way}, matched)
+        else:
+            cand.add(way, score, level, matched)
 
     for bid in idx.addresses.get(t, ()):
         add(bid, "address", 0.95, "building", {"address": t})
     hits = _hits(idx, t)
-    admins = [a for h in hits if h[2] == "admin" for a in idx.admins[h[3]]]
+    names = tuple(h[3] for h in hits if h[2] == "admin")
+    admins = _admin_plan(idx, names)[0] if names else []
     road_only: list[tuple[str, set[str]]] = []
     room_from = 0
     for _, b, kind, name in hits:
@@ -280,7 +310,7 @@ def _collect(idx: ResolveIndex, t: str) -> tuple[dict[str, _Cand], list[Admin], 
     if not found and road_only:
         for name, codes in road_only:
             add("road:" + sorted(codes)[0], "road", 0.25, "road", {"road": name})
-    return found, admins, room_from
+    return found, admins, names, room_from
 
 
 def _fuzzy(
@@ -344,36 +374,91 @@ def _fuzzy(
     return room_from
 
 
-def _admin_adjust(idx: ResolveIndex, found: dict[str, _Cand], admins: list[Admin]) -> None:
-    by_level: dict[str, list[Admin]] = {}
-    for a in admins:
-        by_level.setdefault(a.level, []).append(a)
-    levels = sorted(by_level.items())
-    first_inside: dict[tuple[str, str], Admin | None] = {}  # per (community, level)
+#: Communities remembered in :attr:`ResolveIndex.admin_memo`, all admin names together.
+_ADMIN_MEMO = 200_000
+
+_AdminPlan = tuple[
+    list[Admin],
+    list[tuple[str, list[Admin]]],
+    dict[str, list[str]],
+    dict[str, list[tuple[str, Admin | None, dict[str, Any]]]],
+]
+
+
+def _admin_plan(idx: ResolveIndex, names: tuple[str, ...]) -> _AdminPlan:
+    """The areas of the admin ``names`` written (never to be changed), the same by level, their
+    codes per level, and (filled by :func:`_admin_adjust`) per community the first area of each
+    level that contains it; remembered per index (many texts write the same areas)."""
+    plan: _AdminPlan | None = idx.admin_memo.get(names)
+    if plan is None:
+        if idx.admin_memo_size >= _ADMIN_MEMO:
+            idx.admin_memo.clear()
+            idx.admin_memo_size = 0
+        admins = [a for n in names for a in idx.admins[n]]
+        by_level: dict[str, list[Admin]] = {}
+        for a in admins:
+            by_level.setdefault(a.level, []).append(a)
+        levels = sorted(by_level.items())
+        conflicts = {level: sorted({o.code for o in options}) for level, options in levels}
+        plan = idx.admin_memo[names] = (admins, levels, conflicts, {})
+        idx.admin_memo_size += 1
+    return plan
+
+
+def _admin_adjust(
+    idx: ResolveIndex, found: dict[str, _Cand], admins: list[Admin], names: tuple[str, ...]
+) -> None:
+    """Scores and ``matched`` of the candidates for the admin areas written (``admins``, of the
+    admin ``names`` written): +0.03 per level where one contains the building, else halved."""
+    if not admins:
+        return
+    _, levels, conflicts, per_community = _admin_plan(idx, names)
+    buildings = idx.buildings
     for cand in found.values():
-        b = idx.buildings.get(cand.building_id)
+        b = buildings.get(cand.building_id)
         community = b.community if b is not None else ""
-        for level, options in levels:
-            key = (community, level)
-            if key not in first_inside:
-                first_inside[key] = next((o for o in options if community.startswith(o.code)), None)
-            if (inside := first_inside[key]) is not None:
+        inside_at = per_community.get(community)
+        if inside_at is None:
+            inside_at = per_community[community] = []
+            idx.admin_memo_size += 1
+            for level, options in levels:
+                first = None
+                for o in options:
+                    if community.startswith(o.code):
+                        first = o
+                        break
+                value: dict[str, Any] = (
+                    {"conflict": conflicts[level]}
+                    if first is None
+                    else {"code": first.code, "name": first.name, "via": first.via}
+                )
+                inside_at.append((level, first, value))
+        # ``value`` is shared by the candidates: :func:`_answer` hands out copies
+        for level, inside, value in inside_at:
+            if inside is not None:
                 cand.score = cand.score + 0.03
-                cand.matched[level] = {"code": inside.code, "name": inside.name, "via": inside.via}
+                cand.matched[level] = value
             elif b is not None:
                 cand.score *= 0.5
-                cand.matched[level] = {"conflict": sorted({o.code for o in options})}
+                cand.matched[level] = value
 
 
 def _successors(idx: ResolveIndex, found: dict[str, _Cand]) -> dict[str, _Cand]:
     """Retired buildings replaced by their current successors (a demolished one stays)."""
+    if idx.retired is None:
+        idx.retired = frozenset(b for b, v in idx.buildings.items() if v.status == "retired")
+    if idx.retired.isdisjoint(found):
+        return found  # nothing retired: the same candidates in the same order
     out: dict[str, _Cand] = {}
+    buildings = idx.buildings
     for bid, cand in found.items():
-        b = idx.buildings.get(bid)
-        if b is None or b.status != "retired" or not idx.successors.get(bid):
-            if b is not None and b.status == "retired":
-                cand.score *= 0.5
-                cand.matched["retired"] = {"successors": []}
+        b = buildings.get(bid)
+        if b is None or b.status != "retired":
+            out.setdefault(bid, cand)
+            continue
+        if not idx.successors.get(bid):
+            cand.score *= 0.5
+            cand.matched["retired"] = {"successors": []}
             out.setdefault(bid, cand)
             continue
         for succ in idx.successors[bid]:
@@ -406,16 +491,22 @@ def _building_part(t: str) -> str:
     return t[: tail.start()] if tail else t
 
 
+_BY_ID = attrgetter("building_id")
+_BY_SCORE = attrgetter("score")
+
+
 def _locate(idx: ResolveIndex, key: str) -> _Located:
     """Ranked buildings, the admin answer and where the room part may start, for the building
     part ``key``; remembered per index (many rooms of one building share it; never mutated)."""
     memo = idx.memo
     if (hit := memo.get(key)) is not None:
         return hit
-    found, admins, room_from = _collect(idx, key)
+    found, admins, names, room_from = _collect(idx, key)
     found = _successors(idx, found)
-    _admin_adjust(idx, found, admins)
-    ranked = sorted(found.values(), key=lambda c: (-c.score, c.building_id))
+    _admin_adjust(idx, found, admins, names)
+    # by score, best first, then building ID (a stable sort keeps the order of equal scores)
+    ranked = sorted(found.values(), key=_BY_ID)
+    ranked.sort(key=_BY_SCORE, reverse=True)
     admin_answer = None
     if not ranked and admins:
         best = max(admins, key=lambda a: (_ADMIN_RANK[a.level], a.code))
@@ -492,6 +583,12 @@ def _finish(idx: ResolveIndex, p: _Pending, rooms: set[str], limit: int) -> dict
 
 def _answer(idx: ResolveIndex, cand: _Cand, confidence: float) -> dict[str, Any]:
     matched = dict(cand.matched, ways=sorted(cand.ways))
+    for level in _ADMIN_RANK:  # shared by remembered candidates (_admin_adjust): copies
+        if (value := matched.get(level)) is not None:
+            if "conflict" in value:
+                matched[level] = {"conflict": value["conflict"][:]}
+            else:
+                matched[level] = value.copy()
     if cand.building_id.startswith("road:"):
         return {
             "building_id": None,
@@ -658,22 +755,101 @@ _CHUNK = 2_000
 PARALLEL_MIN_TEXTS = 20_000
 
 
+_LEVEL_REASON = {
+    "community": "admin_only",
+    "street": "admin_only",
+    "district": "admin_only",
+    "road": "road_only",
+    "doorplate": "doorplate_nearest",
+}
+
+#: The best answer of a building part for :func:`_best_rows`: reason (without a room),
+#: building ID, level, confidence, ambiguous, the building (for its rooms) and where the room
+#: part may start (``None`` for an admin area: no room checked); ``None`` for no answer at all.
+_Top = tuple[str | None, str | None, str, float, bool, Building | None, int | None]
+
+
+def _top(idx: ResolveIndex, key: str) -> _Top | None:
+    """What :func:`_finish` with ``limit=1`` answers for the building part ``key``, before the
+    room is checked."""
+    ranked, scores, admin_answer, room_from = _locate(idx, key)
+    if not ranked:
+        if admin_answer is None:
+            return None
+        level = admin_answer["level"]
+        return _LEVEL_REASON.get(level), None, level, admin_answer["confidence"], False, None, None
+    cand = ranked[0]
+    score = cand.score
+    nearest = max(scores[1:]) if len(scores) > 1 else 0.0
+    effective = score - max(0.0, _TIE - (score - nearest))
+    tied = sum(abs(x - score) < AMBIGUOUS_GAP for x in scores)
+    confidence = min(calibrate(effective), round(1 / tied, 3))
+    ambiguous = len(scores) > 1 and scores[0] - scores[1] < AMBIGUOUS_GAP
+    if cand.building_id.startswith("road:"):
+        building, bid, level = None, None, "road"
+    else:
+        building = idx.buildings[cand.building_id]
+        bid, level = cand.building_id, cand.level
+    reason = "ambiguous" if ambiguous else _LEVEL_REASON.get(level)
+    return reason, bid, level, confidence, ambiguous, building, room_from
+
+
 def _best_rows(idx: ResolveIndex, texts: list[str]) -> list[tuple[Any, ...]]:
-    rows = []
-    for start in range(0, len(texts), MAX_BATCH):
-        chunk = texts[start : start + MAX_BATCH]
-        for text, answer in zip(chunk, _answers(idx, list(chunk), 1), strict=True):
-            best = answer["candidates"][0] if answer["candidates"] else {}
-            rows.append(
-                (
-                    text,
-                    answer["reason"],
-                    best.get("building_id"),
-                    best.get("room_id"),
-                    float(best.get("confidence") or 0.0),
-                    best.get("level"),
+    """One :data:`BEST_COLUMNS` row per text: the first candidate of :func:`resolve_many` with
+    ``limit=1`` (same rows), without building the answers."""
+    rows: list[tuple[Any, ...]] = []
+    tops: dict[str, _Top | None] = {}
+    # rows waiting for their room check: (row number, top, room IDs to try in order)
+    waiting: list[tuple[int, _Top, list[str]]] = []
+    for text in texts:
+        bad = unresolved_reason(text)
+        if bad != "ok":
+            rows.append((text, bad, None, None, 0.0, None))
+            continue
+        t = normalize_text(text)
+        if "之" in t:
+            t = _SUB_HAN.sub(lambda x: "之" + str(han_to_int(x.group(1))), t)
+        key = _building_part(t)
+        if key in tops:
+            top = tops[key]
+        else:
+            top = tops[key] = _top(idx, key)
+        if top is None:
+            rows.append((text, "no_match", None, None, 0.0, None))
+            continue
+        reason, bid, level, confidence, _, building, room_from = top
+        if room_from is None:  # an admin area: no room
+            rows.append((text, reason, None, None, float(confidence or 0.0), level))
+            continue
+        unit, floor, room = m.room_parts(t[room_from:])
+        if room is None:
+            rows.append((text, reason, bid, None, float(confidence or 0.0), level))
+            continue
+        ids: list[str] = []
+        if floor is not None and building is not None:
+            units = [unit] if unit is not None else [0, *range(1, max(building.units, 1) + 1)]
+            ids = [
+                f"{bid}{u:02d}{floor:03d}{room:04d}"
+                for u in units
+                if u < 100 and floor < 1000 and room < 10_000
+            ]
+        waiting.append((len(rows), top, ids))
+        rows.append((text, reason, bid, None, float(round(confidence * 0.9, 3) or 0.0), level))
+    if waiting:
+        rooms = existing_rooms(idx, [r for _, _, ids in waiting for r in ids])
+        for n, top, ids in waiting:
+            found = next((r for r in ids if r in rooms), None)
+            if found is not None:
+                _, bid, _, confidence, ambiguous, _, _ = top
+                row = rows[n]
+                rows[n] = (
+                    row[0],
+                    "ambiguous" if ambiguous else None,
+                    bid,
+                    found,
+                    float(confidence or 0.0),
+                    "room",
                 )
-            )
     return rows
 
 
