@@ -4,8 +4,9 @@ What is partitioned, what is broadcast:
 
 - **Point layers are partitioned.** ``load_points`` sorts the points along a Hilbert curve of
   their extent and cuts them into ``npartitions`` contiguous pieces, so each partition covers a
-  compact area; partitions are plain ``point_id, x, y`` frames (numbers pickle fast, shapely
-  points are made inside each task). With a client they are persisted on the workers at load.
+  compact area; partitions are plain ``point_id, x, y`` frames (numbers pickle fast). With a
+  client they are scattered to the workers at load, and each worker adds the partition's shapely
+  points (``_geom``) once there, so joins neither ship nor rebuild them.
 - **Polygon layers are broadcast.** A polygon layer (grids: ~10 MB for 10,000) is ranked by id,
   kept as WKB in a :class:`_PolygonSet` and, with a client, scattered to every worker once at
   load (``broadcast=True``); each worker builds its STRtree once and reuses it for every task.
@@ -145,8 +146,7 @@ class DaskEngine(SpatialEngine):
         validate_measures(measures)
         by = list(by)
         frame = self._any_frame(df)
-        if "geometry" in frame.columns:
-            frame = frame.drop(columns="geometry")
+        frame = frame.drop(columns=[c for c in ("geometry", "_geom") if c in frame.columns])
         spec: dict[str, Any] = {}
         if any(col == "*" for col, _ in measures.values()):
             frame = frame.assign(_one=1)
@@ -206,8 +206,8 @@ class DaskEngine(SpatialEngine):
             return dd.from_pandas(frame, npartitions=n, sort=False)
         cuts = np.linspace(0, len(frame), n + 1).astype(int)
         parts = [frame.iloc[a:b] for a, b in itertools.pairwise(cuts) if b > a]
-        futures = self.client.scatter(parts)
-        return dd.from_delayed(futures, meta=frame.iloc[:0], verify_meta=False)
+        futures = self.client.map(_with_geoms, self.client.scatter(parts), pure=False)
+        return dd.from_delayed(futures, meta=_with_geoms(frame.iloc[:0]), verify_meta=False)
 
     def _point_frame(self, points: Points) -> dd.DataFrame:
         if isinstance(points, str):
@@ -308,6 +308,21 @@ def _hilbert(x: np.ndarray, y: np.ndarray, level: int = 16) -> np.ndarray:
     return d
 
 
+def _with_geoms(part: pd.DataFrame) -> pd.DataFrame:
+    """A partition with its shapely points (``_geom``), made once on the worker that keeps it:
+    only numbers cross the wire, and joins no longer rebuild the points (≈ 0.9 µs a point)."""
+    geoms = shapely.points(part["x"].to_numpy(), part["y"].to_numpy())
+    # a geometry dtype, not object: Dask would turn an object column into strings
+    return part.assign(_geom=gpd.GeoSeries(geoms, index=part.index))
+
+
+def _geoms_of(part: pd.DataFrame) -> np.ndarray:
+    """The partition's shapely points: kept ones (``_geom``) or made now from ``x, y``."""
+    if "_geom" in part.columns:
+        return np.asarray(part["_geom"].to_numpy(), dtype=object)
+    return np.asarray(shapely.points(part["x"].to_numpy(), part["y"].to_numpy()))
+
+
 def _pip_partition(part: pd.DataFrame, polys: _PolygonSet) -> pd.DataFrame:
     """Smallest covering rank per point of one partition.
 
@@ -315,7 +330,7 @@ def _pip_partition(part: pd.DataFrame, polys: _PolygonSet) -> pd.DataFrame:
     order costs ~1.8x in cache misses). ``intersects`` of a point is ``covers``.
     """
     ids = part["point_id"].to_numpy()
-    pts: np.ndarray = np.asarray(shapely.points(part["x"].to_numpy(), part["y"].to_numpy()))
+    pts = _geoms_of(part)
     pi, gi = polys.tree.query(pts, predicate="intersects")
     best = np.full(len(pts), _NONE, dtype=np.int64)
     np.minimum.at(best, pi, gi.astype(np.int64))
@@ -325,7 +340,7 @@ def _pip_partition(part: pd.DataFrame, polys: _PolygonSet) -> pd.DataFrame:
 
 def _nearest_partition(part: pd.DataFrame, polys: _PolygonSet, tol: float) -> pd.DataFrame:
     tree = polys.tree
-    pts: np.ndarray = np.asarray(shapely.points(part["x"].to_numpy(), part["y"].to_numpy()))
+    pts = _geoms_of(part)
     pi, gi = tree.query(pts, predicate="intersects")
     inside = pd.DataFrame({"i": pi, "rank": gi}).groupby("i")["rank"].min()
     rest = np.setdiff1d(np.arange(len(pts)), inside.index.to_numpy())
@@ -345,5 +360,8 @@ def _nearest_partition(part: pd.DataFrame, polys: _PolygonSet, tol: float) -> pd
 
 
 def _with_ids(best: pd.DataFrame, polys: gpd.GeoDataFrame, cols: list[str]) -> pd.DataFrame:
-    out = best.assign(polygon_id=polys["polygon_id"].to_numpy()[best["rank"].to_numpy()])
-    return out[cols].sort_values("point_id", kind="stable").reset_index(drop=True)
+    order = np.argsort(best["point_id"].to_numpy(), kind="stable")
+    ranks = best["rank"].to_numpy()[order]
+    out = {c: best[c].to_numpy()[order] for c in cols if c in best.columns}
+    out["polygon_id"] = polys["polygon_id"].to_numpy()[ranks]
+    return pd.DataFrame({c: out[c] for c in cols})
