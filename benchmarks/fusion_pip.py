@@ -394,7 +394,8 @@ def main() -> None:
         print("| engine | join s | vs GeoPandas | vs PostGIS (GiST points) | matches | checksum |")
         print("|---|---|---|---|---|---|")
         for name, (sec, (cnt, chk)) in res.items():
-            print(f"| {name} | {sec:.2f} | {gp / sec:.1f}x | {pg_t / sec:.2f}x | {cnt:,} | {chk} |")
+            vs_pg = f"{pg_t / sec:.2f}x" if pgs else "— (PostGIS not run)"
+            print(f"| {name} | {sec:.2f} | {gp / sec:.1f}x | {vs_pg} | {cnt:,} | {chk} |")
         sums = {v[1] for v in res.values()}
         print(f"\nAll engines agree: {'yes' if len(sums) == 1 else 'NO: ' + repr(sums)}")
     print(
