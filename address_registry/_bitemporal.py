@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+import store
 from yizhi.errors import Conflict, InvalidInput
 
 UTC = dt.UTC
@@ -89,28 +89,8 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else value.replace(tzinfo=UTC)
 
 
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the block as one transaction: commit on success, roll back on any error.
-
-    Raises
-    ------
-    Conflict
-        When the connection is already inside a transaction (operations do not nest).
-    """
-    try:
-        con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException as exc:
-        raise Conflict(
-            "a register operation runs in its own transaction; the connection is already "
-            f"inside one: {exc}"
-        ) from exc
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+#: One transaction per register operation (operations do not nest: a nested one is a Conflict).
+transaction = store.transaction
 
 
 def next_record_time(

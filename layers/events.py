@@ -18,6 +18,7 @@ import datetime as dt
 
 import duckdb
 
+import store
 from yizhi.errors import Conflict, InvalidInput, NotFound
 
 STATES = ("reported", "registered", "dispatched", "handled", "verified", "closed")
@@ -89,8 +90,7 @@ def transition(
     if department is not None:
         sets.append("department = ?")
         params.append(department)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with store.transaction(con):
         con.execute(
             f"UPDATE events SET state = ?, {', '.join(sets)} WHERE source_id = ?",
             [target, *params, event_id],
@@ -100,10 +100,6 @@ def transition(
             "department, actor, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [event_id, current, target, at, department, actor, note],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return current
 
 

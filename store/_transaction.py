@@ -5,6 +5,8 @@ from contextlib import contextmanager
 
 import duckdb
 
+from yizhi.errors import Conflict
+
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -12,7 +14,12 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 
     The error that ended the transaction is the one raised: DuckDB has already rolled back a
     transaction whose ``COMMIT`` failed (e.g. a write conflict), so the ``ROLLBACK`` that follows
-    finds none and its own error is dropped.
+    finds none and its own error is dropped. Transactions do not nest.
+
+    Raises
+    ------
+    Conflict
+        When the connection is already inside a transaction.
 
     >>> con = duckdb.connect()
     >>> _ = con.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
@@ -27,7 +34,12 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     >>> con.execute("SELECT count(*) FROM t").fetchone()
     (1,)
     """
-    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException as exc:
+        raise Conflict(
+            f"a write runs in its own transaction; the connection is already inside one: {exc}"
+        ) from exc
     try:
         yield con
         con.execute("COMMIT")
