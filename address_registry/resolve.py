@@ -530,35 +530,60 @@ def _locate(idx: ResolveIndex, key: str) -> _Located:
     return located
 
 
+def _query_text(q: str) -> str:
+    """The normalised text of the valid address ``q``, 号之一 → 号之1."""
+    t = normalize_text(q)
+    return _SUB_HAN.sub(lambda x: "之" + str(han_to_int(x.group(1))), t) if "之" in t else t
+
+
+def _room_ids(
+    building_id: str, building: Building, unit: int | None, floor: int, room: int
+) -> list[str]:
+    """The room IDs the written unit / floor / room may be, in the order they are tried (no
+    unit written: unit 0, then every unit of the building)."""
+    units = [unit] if unit is not None else [0, *range(1, max(building.units, 1) + 1)]
+    return [
+        f"{building_id}{u:02d}{floor:03d}{room:04d}"
+        for u in units
+        if u < 100 and floor < 1000 and room < 10_000
+    ]
+
+
+def _confidence(scores: Sequence[float], i: int) -> float:
+    """Confidence of the ``i``-th of the ranked candidates scored ``scores``: its calibrated
+    score, less when a rival is within :data:`_TIE`, at most 1 / the candidates tied with it."""
+    score = scores[i]
+    others = [*scores[:i], *scores[i + 1 :]]
+    nearest = max(others) if others else 0.0
+    effective = score - max(0.0, _TIE - (score - nearest))
+    tied = sum(abs(x - score) < AMBIGUOUS_GAP for x in scores)
+    return min(calibrate(effective), round(1 / tied, 3))
+
+
+def _ambiguous(scores: Sequence[float]) -> bool:
+    return len(scores) > 1 and scores[0] - scores[1] < AMBIGUOUS_GAP
+
+
 def _prepare(idx: ResolveIndex, q: str, limit: int) -> _Pending:
     """Candidates of the valid address ``q`` (see :func:`validate`), rooms not yet checked."""
-    t = _SUB_HAN.sub(lambda x: "之" + str(han_to_int(x.group(1))), normalize_text(q))
+    t = _query_text(q)
     ranked, scores, admin_answer, room_from = _locate(idx, _building_part(t))
     pending = _Pending(q, t, ranked, scores, admin_answer, m.room_parts(t[room_from:]))
     unit, floor, room = pending.room
     if room is not None and floor is not None:
         for cand in ranked[:limit]:
             b = idx.buildings.get(cand.building_id)
-            if b is None:
-                continue
-            units = [unit] if unit is not None else [0, *range(1, max(b.units, 1) + 1)]
-            pending.room_ids[cand.building_id] = [
-                f"{cand.building_id}{u:02d}{floor:03d}{room:04d}"
-                for u in units
-                if u < 100 and floor < 1000 and room < 10_000
-            ]
+            if b is not None:
+                pending.room_ids[cand.building_id] = _room_ids(
+                    cand.building_id, b, unit, floor, room
+                )
     return pending
 
 
 def _finish(idx: ResolveIndex, p: _Pending, rooms: set[str], limit: int) -> dict[str, Any]:
-    scores = list(p.scores)
     candidates = []
     for i, cand in enumerate(p.ranked[:limit]):
-        others = scores[:i] + scores[i + 1 :]
-        nearest = max(others) if others else 0.0
-        effective = cand.score - max(0.0, _TIE - (cand.score - nearest))
-        tied = sum(abs(x - cand.score) < AMBIGUOUS_GAP for x in scores)
-        answer = _answer(idx, cand, min(calibrate(effective), round(1 / tied, 3)))
+        answer = _answer(idx, cand, _confidence(p.scores, i))
         ids = [r for r in p.room_ids.get(cand.building_id, []) if r in rooms]
         unit, floor, room = p.room
         if room is not None:
@@ -572,11 +597,10 @@ def _finish(idx: ResolveIndex, p: _Pending, rooms: set[str], limit: int) -> dict
         candidates.append(answer)
     if not candidates and p.admin_answer is not None:
         candidates = [copy.deepcopy(p.admin_answer)]  # remembered: never hand it out
-    ambiguous = len(scores) > 1 and scores[0] - scores[1] < AMBIGUOUS_GAP
     return {
         "query": p.query,
         "normalized": p.normalized,
-        "ambiguous": ambiguous,
+        "ambiguous": _ambiguous(p.scores),
         "candidates": candidates,
     }
 
@@ -779,12 +803,8 @@ def _top(idx: ResolveIndex, key: str) -> _Top | None:
         level = admin_answer["level"]
         return _LEVEL_REASON.get(level), None, level, admin_answer["confidence"], False, None, None
     cand = ranked[0]
-    score = cand.score
-    nearest = max(scores[1:]) if len(scores) > 1 else 0.0
-    effective = score - max(0.0, _TIE - (score - nearest))
-    tied = sum(abs(x - score) < AMBIGUOUS_GAP for x in scores)
-    confidence = min(calibrate(effective), round(1 / tied, 3))
-    ambiguous = len(scores) > 1 and scores[0] - scores[1] < AMBIGUOUS_GAP
+    confidence = _confidence(scores, 0)
+    ambiguous = _ambiguous(scores)
     if cand.building_id.startswith("road:"):
         building, bid, level = None, None, "road"
     else:
@@ -806,9 +826,7 @@ def _best_rows(idx: ResolveIndex, texts: list[str]) -> list[tuple[Any, ...]]:
         if bad != "ok":
             rows.append((text, bad, None, None, 0.0, None))
             continue
-        t = normalize_text(text)
-        if "之" in t:
-            t = _SUB_HAN.sub(lambda x: "之" + str(han_to_int(x.group(1))), t)
+        t = _query_text(text)
         key = _building_part(t)
         if key in tops:
             top = tops[key]
@@ -826,13 +844,8 @@ def _best_rows(idx: ResolveIndex, texts: list[str]) -> list[tuple[Any, ...]]:
             rows.append((text, reason, bid, None, float(confidence or 0.0), level))
             continue
         ids: list[str] = []
-        if floor is not None and building is not None:
-            units = [unit] if unit is not None else [0, *range(1, max(building.units, 1) + 1)]
-            ids = [
-                f"{bid}{u:02d}{floor:03d}{room:04d}"
-                for u in units
-                if u < 100 and floor < 1000 and room < 10_000
-            ]
+        if floor is not None and building is not None and bid is not None:
+            ids = _room_ids(bid, building, unit, floor, room)
         waiting.append((len(rows), top, ids))
         rows.append((text, reason, bid, None, float(round(confidence * 0.9, 3) or 0.0), level))
     if waiting:
@@ -902,11 +915,4 @@ def _reason(answer: dict[str, Any]) -> str | None:
         return "no_match"
     if answer["ambiguous"]:
         return "ambiguous"
-    level = answer["candidates"][0]["level"]
-    if level in ("community", "street", "district"):
-        return "admin_only"
-    if level == "road":
-        return "road_only"
-    if level == "doorplate":
-        return "doorplate_nearest"
-    return None
+    return _LEVEL_REASON.get(answer["candidates"][0]["level"])
