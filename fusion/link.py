@@ -179,6 +179,7 @@ def _link_layer(
     workers: int = 1,
 ) -> int:
     room, address, lon, lat = _COLUMNS[layer]
+    pending_filter = ""
     if incremental:
         # Records gone from the layer leave the links and the queue (a full run replaces all).
         for table in ("links", "unlinked"):
@@ -187,8 +188,6 @@ def _link_layer(
                 f"AND NOT EXISTS (SELECT 1 FROM {layer} x WHERE x.source_id = t.source_id)",
                 [layer],
             )
-    pending_filter = ""
-    if incremental:
         # current: same row_hash and grid version; a link's building still active; a queue
         # entry younger than the register's last building change (else it is retried)
         pending_filter = f"""
