@@ -31,7 +31,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from address_registry._quarantine import Quarantine
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 #: Streets whose boundaries the sample derives, per district.
 SAMPLE_STREETS: dict[str, tuple[str, ...]] = {

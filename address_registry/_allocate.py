@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from address_registry.ids import building_id
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 #: The largest serial a building ID can hold (8 digits).
 MAX_SERIAL = 10**8 - 1

@@ -23,8 +23,7 @@ import duckdb
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-import store
-from yizhi.errors import Conflict, InvalidInput
+from common.errors import Conflict, InvalidInput
 
 UTC = dt.UTC
 
@@ -87,10 +86,6 @@ def _parse(value: TimeLike, what: str) -> dt.datetime:
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """Attach UTC to a naive UTC ``datetime`` read from SQL (``timezone('UTC', ...)``)."""
     return None if value is None else value.replace(tzinfo=UTC)
-
-
-#: One transaction per register operation (operations do not nest: a nested one is a Conflict).
-transaction = store.transaction
 
 
 def next_record_time(

@@ -6,8 +6,8 @@ import math
 
 import geopandas as gpd
 
-from yizhi.coords import metric_crs_for_bounds
-from yizhi.errors import InvalidInput
+from common.coords import metric_crs_for_bounds
+from common.errors import InvalidInput
 
 
 def metric_crs_for(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> str:

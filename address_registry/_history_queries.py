@@ -17,7 +17,7 @@ from shapely.geometry import mapping
 
 from address_registry import _bitemporal as bt
 from address_registry.ids import validate_building_id
-from yizhi.errors import NotFound
+from common.errors import NotFound
 
 if TYPE_CHECKING:
     import geopandas

@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 WGS84 = "EPSG:4326"
 

@@ -14,7 +14,7 @@ from address_registry import _bitemporal as bt
 from address_registry._allocate import allocate_building_ids
 from address_registry._lifecycle_geom import as_polygon, footprint_fields
 from address_registry.ids import validate_building_id
-from yizhi.errors import Conflict, InvalidInput, NotFound
+from common.errors import Conflict, InvalidInput, NotFound
 
 USES = ("residential", "commercial", "office", "public", "mixed", "industrial", "other")
 LIVE = ("active", "proposed")

@@ -12,7 +12,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 #: Default tolerance of a split: the parts may miss or exceed the original footprint, and
 #: overlap each other, by at most this share of its area.

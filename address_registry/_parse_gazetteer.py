@@ -15,8 +15,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from yizhi.errors import MissingDependency
-from yizhi.settings import get_settings
+from common.errors import MissingDependency
+from common.settings import get_settings
 
 #: Level letters: province, city, district (county-level), town (street/town/township).
 LEVELS = ("P", "C", "D", "T")

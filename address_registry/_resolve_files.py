@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from address_registry.resolve import MAX_BATCH, resolve_many
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 #: Columns added to every row.
 RESULT_COLUMNS = ("building_id", "room_id", "confidence", "level", "reason")

@@ -13,6 +13,7 @@ import duckdb
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+import store
 from address_registry import _bitemporal as bt
 from address_registry._lifecycle_base import (
     allocate_ids,
@@ -44,7 +45,7 @@ from address_registry._room_moves import (
     plan_split,
     retire_rooms,
 )
-from yizhi.errors import Conflict, InvalidInput
+from common.errors import Conflict, InvalidInput
 
 
 def split(
@@ -89,7 +90,7 @@ def split(
     geoms = [as_polygon(p, f"part {i}") for i, p in enumerate(parts)]
     check_split_cover(building_id, row["geom"], geoms, tolerance)
     when = bt.valid_time(valid_at)
-    with bt.transaction(con):
+    with store.transaction(con, changes=("address_registry",)):
         bt.require_current_from(con, building_id, when, "split")
         rec = bt.next_record_time(con, [building_id], recorded_at)
         communities = [community_at(con, g) or row["community_code"] for g in geoms]
@@ -222,7 +223,7 @@ def merge(
     check_community(community_code, "community_code")
     geom = _merged_geometry(ids, [r["geom"] for r in rows], geometry, tolerance)
     when = bt.valid_time(valid_at)
-    with bt.transaction(con):
+    with store.transaction(con, changes=("address_registry",)):
         for b in ids:
             bt.require_current_from(con, b, when, "merge")
         rec = bt.next_record_time(con, ids, recorded_at)
@@ -335,7 +336,7 @@ def demolish(
     row = load_building(con, building_id)
     require_live(row, "demolish")
     when = bt.valid_time(valid_at)
-    with bt.transaction(con):
+    with store.transaction(con, changes=("address_registry",)):
         bt.require_current_from(con, building_id, when, "demolish")
         rec = bt.next_record_time(con, [building_id], recorded_at)
         op_id = bt.record_operation(
@@ -384,7 +385,7 @@ def renumber(
     row = load_building(con, building_id)
     require_live(row, "renumber")
     when = bt.valid_time(valid_at)
-    with bt.transaction(con):
+    with store.transaction(con, changes=("address_registry",)):
         bt.require_current_from(con, building_id, when, "renumber")
         rec = bt.next_record_time(con, [building_id], recorded_at)
         (new_id,) = allocate_ids(con, [row["community_code"]], when.year)

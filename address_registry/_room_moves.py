@@ -27,7 +27,7 @@ import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from address_registry._lifecycle_geom import axis_points, nearest_part
-from yizhi.errors import Conflict
+from common.errors import Conflict
 
 RoomKey = tuple[str, str, str]  # unit, floor, room
 

@@ -21,7 +21,7 @@ from address_registry._sources_validate import (
     check_duplicates,
     split,
 )
-from yizhi.errors import InvalidInput, NotFound
+from common.errors import InvalidInput, NotFound
 
 #: Length of a division code at each level (the 12-digit code is these, zero-padded).
 LEVEL_LENGTH = {"province": 2, "city": 4, "district": 6, "street": 9, "community": 12}

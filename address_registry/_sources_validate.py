@@ -4,7 +4,7 @@ Two kinds of problem are told apart:
 
 * a problem of the whole file (unknown or projected CRS with no ``crs=``, a missing column,
   coordinates that cannot be longitude/latitude) is collected with every other such problem and
-  raised once as :class:`yizhi.errors.InvalidInput`;
+  raised once as :class:`common.errors.InvalidInput`;
 * a problem of one row (no geometry, empty or unrepairable geometry, wrong geometry type, missing
   or duplicate ID, malformed code) sends that row to the quarantine with a stable reason slug,
   the same slugs as the ``registry_quarantine`` table.
@@ -28,7 +28,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 #: Names accepted by ``crs=`` for the two Chinese offset systems that PROJ does not know.
 OFFSET_CRS = {"gcj02": "gcj02", "gcj-02": "gcj02", "bd09": "bd09", "bd-09": "bd09"}
@@ -233,7 +233,7 @@ def to_wgs84(
             return frame, declared, assumed
         out = _geographic(frame.set_crs("EPSG:4326", allow_override=True), assumed, problems)
         if assumed in ("gcj02", "bd09") and not problems.items:
-            from yizhi.coords import to_wgs84 as offset_to_wgs84  # lazily: only when needed
+            from common.coords import to_wgs84 as offset_to_wgs84  # lazily: only when needed
 
             out = offset_to_wgs84(out, assumed)
         return out, declared, assumed

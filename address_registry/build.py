@@ -24,13 +24,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
+import store
 from address_registry import _admin, _buildings, _doorplates, _rooms
 from address_registry._allocate import allocate_building_ids_bulk
 from address_registry._crs import metric_crs_for
 from address_registry._inputs import WGS84, Sources, load_sample, read_boundaries
 from address_registry._quarantine import Quarantine
 from address_registry._write import insert, wkb
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 #: Birth year written into the IDs of the initial build.
 INITIAL_BIRTH_YEAR = 2024
@@ -83,8 +84,6 @@ def build_registry(
         The build report (also stored in ``registry_builds.report``).
     """
     if not isinstance(con, duckdb.DuckDBPyConnection):
-        import store
-
         connection = store.connect(con)
         try:
             return build_registry(
@@ -119,7 +118,7 @@ def build_registry(
 
     stage("load")
     if sources is None:
-        from yizhi.settings import get_settings
+        from common.settings import get_settings
 
         sources = load_sample(Path(data_dir) if data_dir is not None else get_settings().data_dir)
     if boundaries is not None:
@@ -159,8 +158,7 @@ def build_registry(
 
     stage("write")
     build_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid5(uuid.NAMESPACE_URL, sources.label).hex[:8]}"
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with store.transaction(con, changes=("address_registry",), what="registry build"):
         new_ids = _write_all(
             con,
             road_members,
@@ -225,10 +223,6 @@ def build_registry(
                 json.dumps(report, ensure_ascii=False),
             ],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return report
 
 

@@ -19,7 +19,7 @@ import shapely
 
 from address_registry._history_queries import buildings_as_of_relation
 from address_registry.lookup import ROOM_ADDRESS_SQL
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 if TYPE_CHECKING:
     import geopandas

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 BUILDING_ID_LENGTH = 25
 ROOM_ID_LENGTH = 34

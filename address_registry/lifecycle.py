@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import shapely
 
+import store
 from address_registry import _bitemporal as bt
 from address_registry._history_queries import as_of, buildings_as_of, history
 from address_registry._lifecycle_base import (
@@ -41,7 +42,7 @@ from address_registry._lifecycle_base import (
 from address_registry._lifecycle_geom import as_polygon, community_at, footprint_fields
 from address_registry._restructure import demolish, merge, renumber, split
 from address_registry.ids import validate_building_id
-from yizhi.errors import Conflict, InvalidInput
+from common.errors import Conflict, InvalidInput
 
 __all__ = [
     "activate",
@@ -115,7 +116,7 @@ def create(
                 f"{geom.representative_point().wkt}; pass community_code"
             )
     check_community(community_code, "community_code")
-    with bt.transaction(con):
+    with store.transaction(con, changes=("address_registry",)):
         rec = bt.next_record_time(con, [], recorded_at)
         (new_id,) = allocate_ids(con, [community_code], when.year)
         values: dict[str, Any] = {
@@ -171,7 +172,7 @@ def activate(
             building_id=building_id,
         )
     when = bt.valid_time(valid_at)
-    with bt.transaction(con):
+    with store.transaction(con, changes=("address_registry",)):
         bt.require_current_from(con, building_id, when, "activate")
         rec = bt.next_record_time(con, [building_id], recorded_at)
         op_id = bt.record_operation(
@@ -202,7 +203,7 @@ def update(
     require_live(row, "update")
     hist, cols = attribute_changes(attributes, AMENDABLE)
     when = bt.valid_time(valid_at)
-    with bt.transaction(con):
+    with store.transaction(con, changes=("address_registry",)):
         rec = bt.next_record_time(con, [building_id], recorded_at)
         op_id = bt.record_operation(
             con,
@@ -248,7 +249,7 @@ def correct(
         raise InvalidInput(
             f"valid_to {end.isoformat()} must be after valid_from {start.isoformat()}"
         )
-    with bt.transaction(con):
+    with store.transaction(con, changes=("address_registry",)):
         rec = bt.next_record_time(con, [building_id], recorded_at)
         op_id = bt.record_operation(
             con,
@@ -339,7 +340,7 @@ def reparent(
             f"no live building of community {community_code_from} to move to {community_code_to}"
         )
     when = bt.valid_time(valid_at)
-    with bt.transaction(con):
+    with store.transaction(con, changes=("address_registry",)):
         for b in ids:
             bt.require_current_from(con, b, when, "reparent")
         rec = bt.next_record_time(con, ids, recorded_at)

@@ -2,8 +2,8 @@
 
 A retired ID is never "not found": it answers with its status, how it was retired and its
 successors, directly and transitively down to the live buildings of today. Only a well-formed ID
-that the register never issued raises :class:`~yizhi.errors.NotFound`; a malformed one raises
-:class:`~yizhi.errors.InvalidInput` (from :mod:`address_registry.ids`).
+that the register never issued raises :class:`~common.errors.NotFound`; a malformed one raises
+:class:`~common.errors.InvalidInput` (from :mod:`address_registry.ids`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from address_registry._history_queries import (
     require_building,
 )
 from address_registry.ids import parse_room_id, validate_building_id
-from yizhi.errors import NotFound
+from common.errors import NotFound
 
 #: The address of a room: building address + ``N单元`` (unless unit 00) + ``地下N层`` (basements)
 #: + ``NNNN室``; e.g. 汉口路12号 + unit 02, floor 012, room 1203 → 汉口路12号2单元1203室. One copy,

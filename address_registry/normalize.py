@@ -29,7 +29,7 @@ from typing import TypeVar
 
 from address_registry._parse_edits import Mapped
 from address_registry._parse_gazetteer import gazetteer
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 #: Longest input accepted by the public functions (real addresses are far shorter).
 MAX_LENGTH = 200
@@ -222,7 +222,7 @@ def validate(text: object) -> str:
     >>> validate("hello")
     Traceback (most recent call last):
     ...
-    yizhi.errors.InvalidInput: address 'hello' contains no Chinese character
+    common.errors.InvalidInput: address 'hello' contains no Chinese character
     """
     if isinstance(text, bytes | bytearray):
         raise InvalidInput(f"address must be text, got bytes {bytes(text[:20])!r}")

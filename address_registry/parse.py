@@ -29,7 +29,7 @@ from address_registry._parse_data import entities_from_bio
 from address_registry._parse_edits import Mapped
 from address_registry._parse_features import features, tokenize
 from address_registry.normalize import normalize_mapped, validate
-from yizhi.errors import MissingDependency
+from common.errors import MissingDependency
 
 __all__ = ["FIELDS", "MODEL_PATH", "ParsedAddress", "Span", "parse", "parse_many"]
 

@@ -50,7 +50,7 @@ from address_registry._resolve_index import (
 )
 from address_registry.normalize import MAX_LENGTH, han_to_int, normalize_text, validate
 from address_registry.parse import ParsedAddress, parse
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 __all__ = [
     "AMBIGUOUS_GAP",
@@ -891,7 +891,7 @@ def best_candidates(
     InvalidInput
         When ``workers`` is below 1.
     """
-    from yizhi.workers import fork_map
+    from common.workers import fork_map
 
     if workers < 1:
         raise InvalidInput(f"workers must be at least 1, got {workers}")

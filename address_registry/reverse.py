@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from yizhi.errors import InvalidInput, NotFound
+from common.errors import InvalidInput, NotFound
 
 #: Metres per degree of latitude (mean); used only to size the degree-space prefilter box.
 _M_PER_DEG = 110_574.0
@@ -102,7 +102,7 @@ LEFT JOIN roads r ON r.road_code = d.road_code
 def _to_wgs84(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
     if crs.lower() in {"wgs84", "epsg:4326", "4326"}:
         return lon, lat
-    from yizhi.coords import transform
+    from common.coords import transform
 
     x, y = transform(lon, lat, crs, "wgs84")
     return np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")

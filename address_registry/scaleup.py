@@ -28,7 +28,7 @@ import shapely
 from address_registry import _buildings, _rooms
 from address_registry._crs import metric_crs_for
 from address_registry._inputs import WGS84, Sources, load_sample
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 #: Full-scale targets (Shenzhen).
 BUILDINGS = 600_000
@@ -100,7 +100,7 @@ def generate_sources(
     sample
         The sample already loaded (saves reading it again).
     """
-    from yizhi.settings import get_settings
+    from common.settings import get_settings
 
     if not 0 < scale <= 4:
         raise InvalidInput(f"scale must be in (0, 4], got {scale!r}")

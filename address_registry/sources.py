@@ -13,10 +13,10 @@ True
 
 Rules applied by every loader (the same slugs as the ``registry_quarantine`` table):
 
-* file-level problems are collected and raised once as :class:`yizhi.errors.InvalidInput`:
+* file-level problems are collected and raised once as :class:`common.errors.InvalidInput`:
   a CRS that is not WGS84-compatible (EPSG:4326, OGC:CRS84, EPSG:4490) unless ``crs=`` says
   what it is, coordinates that cannot be longitude/latitude, missing columns;
-* ``crs="gcj02"`` / ``"bd09"`` converts with :func:`yizhi.coords.to_wgs84` (imported only then);
+* ``crs="gcj02"`` / ``"bd09"`` converts with :func:`common.coords.to_wgs84` (imported only then);
   any PROJ CRS (``crs="EPSG:4547"``) is transformed with pyproj;
 * per row: ``missing_geometry``, ``empty_geometry``, ``unexpected_geometry_type``,
   ``invalid_geometry`` (only when :func:`shapely.make_valid` cannot keep the geometry family;
@@ -49,7 +49,7 @@ from address_registry._sources_validate import (
     RowProblems,
     id_string,
 )
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 __all__ = [
     "LoadReport",
@@ -75,7 +75,7 @@ DISTRICT_FILES = {"shanghai": "shanghai_310000", "beijing": "beijing_110000"}
 
 def sample_path(*parts: str) -> Path:
     """Return a path inside the shipped sample data (``YIZHI_DATA_DIR``, default ``data/``)."""
-    from yizhi.settings import get_settings
+    from common.settings import get_settings
 
     return Path(get_settings().data_dir).joinpath(*parts)
 
@@ -362,7 +362,7 @@ def districts_from_geojson(
         ``city``.
     crs
         The coordinates of the file: ``"wgs84"`` (the shipped ``*_wgs84`` copy) or ``"gcj02"``
-        (the Amap original, converted with :mod:`yizhi.coords`); ``"bd09"`` or an EPSG code
+        (the Amap original, converted with :mod:`common.coords`); ``"bd09"`` or an EPSG code
         for a file of your own.
     city
         ``"shanghai"`` or ``"beijing"`` when ``path`` is not given.

@@ -25,7 +25,7 @@ from api.deps import ServiceDep, caller
 from api.routes import features, grids, lookups, pages, people, tiles
 from api.routes._lookupfast import LookupFastPath
 from api.service import Service
-from yizhi import __version__
+from common import __version__
 
 DESCRIPTION = """
 一址 yizhi: one register of a city's addresses and buildings, its management grids, and the

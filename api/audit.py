@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from yizhi.errors import SchemaError
+from common.errors import SchemaError
 
 _GENESIS = "0" * 64
 
@@ -94,7 +94,7 @@ class AuditLog:
     def verify(self) -> int:
         """Check the hash chain; returns the number of entries.
 
-        Raises :class:`~yizhi.errors.SchemaError` naming the first line that was edited,
+        Raises :class:`~common.errors.SchemaError` naming the first line that was edited,
         removed or inserted.
         """
         prev = _GENESIS

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from yizhi.errors import Forbidden, InvalidInput, NotFound, YizhiError
+from common.errors import Forbidden, InvalidInput, NotFound, YizhiError
 
 #: Every scope, from least to most trusted.
 SCOPES = ("public", "analyst", "planner", "officer", "admin")
@@ -99,7 +99,7 @@ class Principal:
         return scope in self.scopes
 
     def require(self, scope: str) -> None:
-        """Raise :class:`~yizhi.errors.Forbidden` unless the caller holds ``scope``."""
+        """Raise :class:`~common.errors.Forbidden` unless the caller holds ``scope``."""
         if scope not in self.scopes:
             raise Forbidden(
                 f"this needs the {scope!r} scope; the key {self.name!r} has {sorted(self.scopes)}",

@@ -11,7 +11,7 @@ from starlette.types import Scope
 
 from api.auth import Principal, presented_key
 from api.service import Service
-from yizhi.errors import YizhiError
+from common.errors import YizhiError
 
 _key_header = APIKeyHeader(
     name="X-API-Key",

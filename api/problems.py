@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from yizhi.errors import YizhiError
+from common.errors import YizhiError
 
 log = logging.getLogger("yizhi.api")
 

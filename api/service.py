@@ -19,8 +19,8 @@ import duckdb
 import store
 from api.audit import AuditLog
 from api.auth import KeyStore, Principal, RateLimiter
-from yizhi.errors import Conflict, YizhiError
-from yizhi.settings import Settings, get_settings
+from common.errors import Conflict, YizhiError
+from common.settings import Settings, get_settings
 
 log = logging.getLogger("yizhi.api")
 
@@ -75,7 +75,7 @@ class Service:
         return cur
 
     def writer(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor for a write; :class:`~yizhi.errors.Conflict` when read-only.
+        """This thread's cursor for a write; :class:`~common.errors.Conflict` when read-only.
 
         Hold :attr:`write_lock` around the write so that writes are serialised.
         """

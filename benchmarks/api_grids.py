@@ -49,7 +49,7 @@ def _as_gcj02(path: str) -> str:
     """The same point asked in GCJ-02 (what an Amap client sends)."""
     from urllib.parse import parse_qs, urlsplit
 
-    from yizhi.coords import transform
+    from common.coords import transform
 
     q = parse_qs(urlsplit(path).query)
     x, y = transform(float(q["lon"][0]), float(q["lat"][0]), "wgs84", "gcj02")

@@ -1,6 +1,6 @@
 """Throughput of the coordinate conversions (``python -m benchmarks.coords [--n N]``).
 
-Times :func:`yizhi.coords.transform` on N random points inside China (default 1,000,000) in
+Times :func:`common.coords.transform` on N random points inside China (default 1,000,000) in
 each direction and a ``transform_geometry`` call over N shapely points, with references on the
 same points: the usual per-point pure-Python implementation (the formula of
 wandergis/coordTransform_py, written out below, and the same fixed-point inverse one point at a
@@ -22,7 +22,7 @@ import pyproj
 import shapely
 
 from benchmarks._report import emit, peer
-from yizhi.coords import metric_crs, transform, transform_geometry
+from common.coords import metric_crs, transform, transform_geometry
 
 _A = 6378245.0
 _EE = 0.00669342162296594323

@@ -27,7 +27,7 @@ from address_registry._parse_gazetteer import short_form
 from address_registry.normalize import normalize, normalize_mapped
 from address_registry.parse import original_entities, parse, parse_many, tag_mapped
 from benchmarks._report import emit, goal, peer
-from yizhi.settings import ROOT, get_settings
+from common.settings import ROOT, get_settings
 
 PEERS_VENV = ROOT / "var" / "peers-venv"
 PEER_PACKAGES = ["cpca==0.5.5", "setuptools<81", "jionlp==1.5.31"]

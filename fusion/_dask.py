@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from common.errors import InvalidInput, NotFound
 from fusion.engine import (
     Measures,
     Points,
@@ -47,7 +48,6 @@ from fusion.engine import (
     validate_points,
     validate_polygons,
 )
-from yizhi.errors import InvalidInput, NotFound
 
 __all__ = ["DaskEngine"]
 

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from common.errors import InvalidInput, NotFound
 from fusion._lattice import CELLS_PER_POLYGON, PolygonLattice, build_lattice, polygon_set_key
 from fusion.engine import (
     Measures,
@@ -32,7 +33,6 @@ from fusion.engine import (
     validate_points,
     validate_polygons,
 )
-from yizhi.errors import InvalidInput, NotFound
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 

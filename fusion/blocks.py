@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 LEVELS: tuple[str, ...] = ("micro_grid", "grid", "community", "street", "district")
 #: The parent level of each level.
@@ -195,7 +195,7 @@ def _write_blocks(con: duckdb.DuckDBPyConnection, v: int, union: str) -> None:
     """
     import store
 
-    with store.transaction(con):
+    with store.transaction(con, changes=("fusion",), what="block data"):
         con.execute(
             "UPDATE block_locks SET grid_version = $v, locked_at = current_timestamp "
             "WHERE name = 'block_data'",

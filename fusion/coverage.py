@@ -19,8 +19,8 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from yizhi.errors import InvalidInput
-from yizhi.workers import check_workers, fork_map
+from common.errors import InvalidInput
+from common.workers import check_workers, fork_map
 
 #: Largest angle between two vertices of a sector's arc, degrees.
 ARC_STEP_DEG = 3.0
@@ -71,7 +71,7 @@ def coverage(
     with_geometry
         Add ``uncovered_wkt``: the uncovered public space (WGS84 WKT).
     workers
-        Processes sharing the blocks (:func:`yizhi.workers.fork_map`; ``None``: the default
+        Processes sharing the blocks (:func:`common.workers.fork_map`; ``None``: the default
         count) when there are at least :data:`_PARALLEL_MIN_BLOCKS`; the same rows either way.
 
     Returns

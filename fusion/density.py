@@ -16,7 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 _M_PER_DEG_LAT = 110_574.0
 

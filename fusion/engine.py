@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from yizhi.errors import InvalidInput, MissingDependency, YizhiError
+from common.errors import InvalidInput, MissingDependency, YizhiError
 
 #: short name -> (module, class); modules are imported only when an engine is chosen.
 ENGINES: dict[str, tuple[str, str]] = {

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from yizhi.errors import Conflict, InvalidInput
+from common.errors import Conflict, InvalidInput
 
 if TYPE_CHECKING:
     from fusion.engine import SpatialEngine
@@ -117,7 +117,7 @@ def link(
         covering it (boundary included); both then take the smallest code.
     workers
         Processes resolving the distinct addresses (:func:`address_registry.resolve.
-        best_candidates`); ``None``: :func:`yizhi.workers.default_workers`. Same links
+        best_candidates`); ``None``: :func:`common.workers.default_workers`. Same links
         whatever the count.
 
     Returns
@@ -126,7 +126,7 @@ def link(
         ``{"grid_version", "layers": {layer: {"total", "linked", "unlinked", "processed",
         "by_method": {...}, "reasons": {...}}}}``; totals are of the whole store after the run.
     """
-    from yizhi.workers import check_workers
+    from common.workers import check_workers
 
     chosen = _check_layers(layers)
     n_workers = check_workers(workers)
@@ -594,16 +594,9 @@ def _locked(con: duckdb.DuckDBPyConnection, layer: str, write: Callable[[], None
     """
     import store
 
-    try:
-        with store.transaction(con):
-            con.execute(
-                "UPDATE link_locks SET locked_at = current_timestamp WHERE layer = ?", [layer]
-            )
-            write()
-    except duckdb.TransactionException as exc:
-        raise Conflict(
-            f"the links of {layer!r} are being written by another run; retry: {exc}"
-        ) from exc
+    with store.transaction(con, changes=("fusion",), what=f"the links of {layer!r}"):
+        con.execute("UPDATE link_locks SET locked_at = current_timestamp WHERE layer = ?", [layer])
+        write()
 
 
 def _delete(con: duckdb.DuckDBPyConnection, layer: str, everything: bool) -> None:

@@ -14,7 +14,7 @@ outside:
 * each branca colour scale (a choropleth's legend, drawn with d3) becomes a Leaflet control
   holding the scale as inline SVG;
 * anything else that would come from the network (a plugin's script, a web tile layer) is
-  refused with :class:`~yizhi.errors.InvalidInput`, all such problems reported at once.
+  refused with :class:`~common.errors.InvalidInput`, all such problems reported at once.
 
 >>> import folium
 >>> m = offline(folium.Map(location=[31.23, 121.49], zoom_start=14, tiles=None))
@@ -37,7 +37,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 #: folium's default resources that plain maps, GeoJSON, choropleths and tooltips do not need.
 DROPPED = frozenset(

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+import store
+from common.errors import NotFound
 from grid_partition._snapshot import Caps, Snapshot
-from yizhi.errors import NotFound
 
 TABLES: dict[str, list[str]] = {
     "grids": [
@@ -172,8 +173,7 @@ def write_version(
         kept = [c for c in version_communities(con, parent) if c not in set(made)]
     else:
         kept = sorted(set(carry) - set(made))
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with store.transaction(con, changes=("grid_partition",), what=f"grid version ({kind})"):
         row = con.execute("SELECT nextval('grid_version_seq')").fetchone()
         assert row is not None
         vid = int(row[0])
@@ -223,10 +223,6 @@ def write_version(
             "WHERE status = 'active' AND version_id <> ?",
             [vid],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return vid
 
 
@@ -275,6 +271,7 @@ def record_edit(
             actor,
         ],
     )
+    store.mark_changed(con, "grid_partition", what=f"grid edit {op}")
     return eid
 
 
@@ -286,6 +283,7 @@ def set_quality_key(con: duckdb.DuckDBPyConnection, version: int, key: str, valu
         "UPDATE grid_versions SET quality = ? WHERE version_id = ?",
         [json.dumps(q, default=_json_default), version],
     )
+    store.mark_changed(con, "grid_partition", what=f"quality of version {version}: {key}")
 
 
 def churn_vs_parent(con: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any] | None:

@@ -19,9 +19,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 
 import pandas as pd
 
+from common.workers import check_workers, default_workers
 from grid_partition._register import CommunityInput, build_community
 from grid_partition._snapshot import Caps, Snapshot
-from yizhi.workers import check_workers, default_workers
 
 __all__ = ["check_workers", "default_workers", "solve_inputs"]
 

@@ -1,6 +1,6 @@
 """Read one community's inputs for the partitioner from the register (private).
 
-A :class:`Community` holds, in the community's metric CRS (:func:`yizhi.coords.metric_crs` of
+A :class:`Community` holds, in the community's metric CRS (:func:`common.coords.metric_crs` of
 its centroid): the community polygon, the barrier lines (major roads of ``roads`` plus any
 extra barriers given), and the active buildings with households, per-unit households, estate
 and enclosure. It also knows how to turn metric geometry back into WGS84 for storage.
@@ -19,9 +19,9 @@ import pandas as pd
 import pyproj
 import shapely
 
+from common.coords import metric_crs
+from common.errors import NotFound
 from grid_partition._validate import Buildings, normalise
-from yizhi.coords import metric_crs
-from yizhi.errors import NotFound
 
 #: Longest neighbour link between two buildings (the partitioner's community preset).
 MAX_EDGE = 300.0

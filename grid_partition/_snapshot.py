@@ -395,8 +395,8 @@ def valid_polygons(geoms: Any) -> npt.NDArray[np.object_]:
 def unit_grid_cells(ctx: Community) -> Any:
     """The community's unit grids (:func:`grid_partition.unit_grids.unit_grids`, cut along the
     barriers); the target area doubles until the cells fit the 3-digit serial."""
+    from common.errors import InvalidInput
     from grid_partition.unit_grids import unit_grids
-    from yizhi.errors import InvalidInput
 
     target = UNIT_GRID_AREA
     while True:

@@ -1,6 +1,6 @@
 """Validate and normalise the buildings of one community (private).
 
-Every problem is collected and reported once, as one :class:`~yizhi.errors.InvalidInput`
+Every problem is collected and reported once, as one :class:`~common.errors.InvalidInput`
 whose message quotes the offending values.
 """
 
@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 ENCLOSURES = ("open", "closed")
 

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry as Geometry
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 Geoms = npt.NDArray[np.object_]
 

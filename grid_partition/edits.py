@@ -5,7 +5,7 @@ community, checks the rules of :mod:`grid_partition._snapshot` on the grids it t
 (household caps, contiguity, nesting: a grid within one community, micro-grids whole inside
 grids), regenerates the community's polygons so they still tile it, and stores a new version
 (kind ``edit``). Every edit is logged in ``grid_edits``: ``applied`` with the version it made,
-or ``refused`` with the violated rule, in which case :class:`~yizhi.errors.Conflict` is raised
+or ``refused`` with the violated rule, in which case :class:`~common.errors.Conflict` is raised
 with ``rule=`` and ``grid=`` in its context.
 """
 
@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from common.errors import Conflict, YizhiError
 from grid_partition._io import (
     assignments,
     churn_vs_parent,
@@ -29,7 +30,6 @@ from grid_partition._io import (
 from grid_partition._register import Community, load_communities
 from grid_partition._snapshot import Caps, Problem, check_rules, fragments, materialise, prepare
 from grid_partition.store import solve_community, to_rows
-from yizhi.errors import Conflict, YizhiError
 
 Change = Callable[[Community, pd.DataFrame], pd.DataFrame]
 

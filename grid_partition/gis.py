@@ -15,7 +15,7 @@ understood, per community:
 
 Everything is validated together (unknown or missing buildings, codes that do not match their
 community, caps, contiguity, nesting); when anything is wrong nothing is stored except a
-refused ``grid_edits`` row, and :class:`~yizhi.errors.Conflict` lists every problem.
+refused ``grid_edits`` row, and :class:`~common.errors.Conflict` lists every problem.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from common.errors import InvalidInput, NotFound
 from grid_partition._io import (
     assignments,
     churn_vs_parent,
@@ -41,7 +42,6 @@ from grid_partition._register import load_communities
 from grid_partition._snapshot import Problem, Snapshot, check_rules, materialise, prepare
 from grid_partition.edits import refuse
 from grid_partition.store import to_rows
-from yizhi.errors import InvalidInput, NotFound
 
 LAYERS = ("grids", "micro_grids", "unit_grids", "assignments")
 _SQL = {

@@ -24,11 +24,11 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from common.errors import InvalidInput
 from grid_partition._graph import building_graph
 from grid_partition._hilbert import hilbert_index
 from grid_partition._solve import Caps, Level, rows_graph, solve_subset
 from grid_partition._validate import Buildings, check_caps, normalise
-from yizhi.errors import InvalidInput
 
 Mode = Literal["community", "courtyard"]
 

@@ -13,11 +13,11 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
+from common.errors import InvalidInput
 from grid_partition._io import churn_vs_parent, write_version
 from grid_partition._parallel import ProgressFn, check_workers, solve_inputs
 from grid_partition._register import Community, community_codes, read_communities
 from grid_partition._snapshot import Caps, Snapshot, materialise, prepare
-from yizhi.errors import InvalidInput
 
 __all__ = ["ProgressFn", "check_options", "partition_store", "solve_community", "to_rows"]
 

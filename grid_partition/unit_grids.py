@@ -24,9 +24,9 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry as Geometry
 
+from common.errors import InvalidInput
 from grid_partition._hilbert import hilbert_index
 from grid_partition.boundaries import blocks
-from yizhi.errors import InvalidInput
 
 TARGET_AREA = 10_000.0
 

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from common.errors import NotFound
 from grid_partition._io import (
     assignments,
     churn_vs_parent,
@@ -24,7 +25,6 @@ from grid_partition._io import (
 from grid_partition._parallel import check_workers, solve_inputs
 from grid_partition._register import community_codes, read_communities
 from grid_partition._snapshot import Caps
-from yizhi.errors import NotFound
 
 #: Relative area of the symmetric difference above which a polygon counts as re-shaped.
 SHAPE_TOLERANCE = 1e-6
@@ -293,7 +293,7 @@ def grid_at(
     NotFound
         When no grid of the version covers the point.
     """
-    from yizhi.coords import transform
+    from common.coords import transform
 
     if crs.lower().replace("-", "") not in ("wgs84", "4326", "epsg:4326"):
         lon, lat = transform(float(lon), float(lat), crs, "wgs84")

@@ -27,8 +27,8 @@ from typing import Any
 
 import duckdb
 
+from common.errors import InvalidInput
 from layers.schemas import Kind
-from yizhi.errors import InvalidInput
 
 FORMATS = {
     ".csv": "csv",

@@ -19,7 +19,7 @@ import datetime as dt
 import duckdb
 
 import store
-from yizhi.errors import Conflict, InvalidInput, NotFound
+from common.errors import Conflict, InvalidInput, NotFound
 
 STATES = ("reported", "registered", "dispatched", "handled", "verified", "closed")
 
@@ -90,7 +90,7 @@ def transition(
     if department is not None:
         sets.append("department = ?")
         params.append(department)
-    with store.transaction(con):
+    with store.transaction(con, changes=("layers",), what="event transition"):
         con.execute(
             f"UPDATE events SET state = ?, {', '.join(sets)} WHERE source_id = ?",
             [target, *params, event_id],

@@ -5,7 +5,7 @@
 >>> report = ingest(con, "legal_persons", "missing.csv", secret=b"k")
 Traceback (most recent call last):
 ...
-yizhi.errors.InvalidInput: no such input file: missing.csv
+common.errors.InvalidInput: no such input file: missing.csv
 
 The heavy work runs in DuckDB over whole columns: the file is scanned once into a temporary
 table of checked rows (raw ID numbers, names and phones are hashed and masked in that same scan
@@ -30,11 +30,12 @@ from typing import Any
 
 import duckdb
 
+import store
+from common.errors import Conflict, InvalidInput
 from layers import privacy
 from layers._read import Mapping, Source, load_mapping, open_source
 from layers._slices import blank_lines, copy_range, csv_slices
 from layers.schemas import Kind, get_kind
-from yizhi.errors import Conflict, InvalidInput
 
 #: The default city area (the sample: the Bund and Lujiazui, Shanghai), lon/lat WGS84.
 DEFAULT_BBOX = (121.40, 31.15, 121.60, 31.30)
@@ -256,10 +257,10 @@ def _convert_crs(
     import pyarrow as pa
 
     try:
-        from yizhi.coords import transform
+        from common.coords import transform
     except ImportError as exc:  # pragma: no cover - depends on the coords module being present
         raise InvalidInput(
-            f"--crs {crs} needs yizhi.coords, which is not available: {exc}"
+            f"--crs {crs} needs common.coords, which is not available: {exc}"
         ) from exc
     _materialise(con, "_layer_src", f"SELECT * FROM {src_sql}", line_from_rowid)
     arrow = con.execute(
@@ -621,8 +622,7 @@ def ingest(
             _mark_duplicates(con)
             _mark_unknown_rooms(con, spec)
             note("load")
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with store.transaction(con, changes=("layers",), what=f"ingest {spec.name}"):
                 _lock_layer(con, spec, batch_id, started)
                 ins, upd, same = _upsert(con, spec, batch_id, started)
                 note("quarantine")
@@ -687,10 +687,6 @@ def ingest(
                         finished,
                     ],
                 )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
         finally:
             con.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
             for name in (

@@ -25,8 +25,8 @@ import os
 import secrets
 from pathlib import Path
 
-from yizhi.errors import InvalidInput
-from yizhi.settings import ROOT, get_settings
+from common.errors import InvalidInput
+from common.settings import ROOT, get_settings
 
 #: Where demo mode keeps its generated secret (outside the database, never committed).
 DEMO_KEY_PATH = ROOT / "var" / "hmac.key"

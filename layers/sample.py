@@ -12,7 +12,7 @@ CSV in the default columns of :mod:`layers.schemas`, ready for ``yizhi layers in
 >>> sample_layers(con, "/tmp/none")
 Traceback (most recent call last):
 ...
-yizhi.errors.NotFound: the register has no residential rooms: build it first (yizhi registry build)
+common.errors.NotFound: the register has no residential rooms: build it first (yizhi registry build)
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import duckdb
 import numpy as np
 
 from address_registry.ids import mod11_2
+from common.errors import NotFound
 from layers.events import STATES
 from layers.validate import USCC_ALPHABET, uscc_check_char
-from yizhi.errors import NotFound
 
 #: Residents per household room, enterprises per resident, events and sensors per resident.
 PEOPLE_PER_HOUSEHOLD = 2.4

@@ -515,7 +515,7 @@ KINDS: dict[str, Kind] = {"people": people_kind(b""), **_STATIC}
 
 def get_kind(name: str, secret: bytes | None = None) -> Kind:
     """Return the kind called ``name`` (people hashed with ``secret``)."""
-    from yizhi.errors import InvalidInput
+    from common.errors import InvalidInput
 
     if name not in KINDS:
         raise InvalidInput(f"unknown layer kind {name!r}; known: {sorted(KINDS)}")

@@ -27,7 +27,7 @@ import datetime as dt
 import re
 
 from address_registry.ids import mod11_2
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))

@@ -23,11 +23,11 @@ import pandas as pd
 import shapely
 
 import store
+from common.settings import get_settings
 from fusion.coverage import coverage
 from fusion.density import event_points, h3_counts, hotspots, kde_surface
 from fusion.maps import save_offline
 from fusion.sla import overdue, state_durations
-from yizhi.settings import get_settings
 
 db = Path(os.environ.get("YIZHI_DB", get_settings().db))
 con = store.connect(db, read_only=True)

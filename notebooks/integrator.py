@@ -22,7 +22,7 @@ import pandas as pd
 import store
 from address_registry.normalize import normalize
 from address_registry.resolve import resolve
-from yizhi.settings import get_settings
+from common.settings import get_settings
 
 db = Path(os.environ.get("YIZHI_DB", get_settings().db))
 work = Path(tempfile.mkdtemp(prefix="yizhi-integrator-"))

@@ -26,10 +26,10 @@ import shapely
 
 import store
 from address_registry import lifecycle
+from common.errors import Conflict
+from common.settings import get_settings
 from grid_partition import edits, gis
 from grid_partition.versions import diff, quality, repartition
-from yizhi.errors import Conflict
-from yizhi.settings import get_settings
 
 work = Path(tempfile.mkdtemp(prefix="yizhi-planner-"))
 db = work / "planner.duckdb"

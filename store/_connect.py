@@ -6,8 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from yizhi.errors import Conflict, MissingDependency, NotFound
-from yizhi.settings import get_settings
+from common.errors import Conflict, MissingDependency, NotFound
+from common.settings import get_settings
 
 
 def spatial_extension_path() -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-from yizhi.errors import SchemaError
-from yizhi.settings import get_settings
+from common.errors import SchemaError
+from common.settings import get_settings
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from yizhi.settings import get_settings
+from common.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 

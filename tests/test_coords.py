@@ -28,8 +28,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from yizhi import _gcj
-from yizhi.coords import (
+from common import _gcj
+from common.coords import (
     CHINA_BOUNDS,
     SUPPORTED_SYSTEMS,
     bd09_to_gcj02,
@@ -47,7 +47,7 @@ from yizhi.coords import (
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 GEOD = pyproj.Geod(ellps="WGS84")
 CITIES = ["shanghai_310000", "beijing_110000"]

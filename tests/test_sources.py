@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from address_registry import sources
 from address_registry.sources import load_report
-from yizhi.errors import InvalidInput, NotFound
+from common.errors import InvalidInput, NotFound
 from yizhi.manifest import compare_with_shared, verify_manifest
 
 FIXTURES = Path(__file__).resolve().parent / "data"

@@ -4,7 +4,7 @@
 README) with its size, SHA-256, the folder and file it was copied from in ``../shared/data``,
 and its licence. :func:`verify_manifest` checks a data directory against it.
 
->>> from yizhi.settings import get_settings
+>>> from common.settings import get_settings
 >>> verify_manifest(get_settings().data_dir)
 []
 """
@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 MANIFEST = "MANIFEST.json"
 #: Files of ``data/`` that are documentation of the manifest itself, never listed in it.

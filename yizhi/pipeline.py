@@ -20,9 +20,12 @@ from typing import Any
 
 import duckdb
 
-import yizhi
-from yizhi.errors import InvalidInput
-from yizhi.settings import Settings, get_settings
+import common
+from common.errors import InvalidInput
+from common.settings import Settings, get_settings
+
+#: The table the pipeline keeps (its stages' fingerprints); see docs/architecture.md.
+TABLES = frozenset({"pipeline_stages"})
 
 #: A sub-step report: a stage calls it with the name of the step it starts.
 StepFn = Callable[[str], None]
@@ -71,7 +74,7 @@ def _sources_under(*relative: str) -> Callable[[Settings], list[Path]]:
 
 def fingerprint(stage: Stage, settings: Settings, upstream: Iterable[str]) -> str:
     """Hash of the code version, the stage's input files and its upstream fingerprints."""
-    digest = hashlib.sha256(f"{yizhi.__version__}|{stage.name}".encode())
+    digest = hashlib.sha256(f"{common.__version__}|{stage.name}".encode())
     for path in stage.inputs(settings):
         digest.update(f"{path.name}:{_file_digest(path)}".encode())
     for value in upstream:

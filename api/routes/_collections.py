@@ -20,14 +20,14 @@ import shapely
 
 from api.tiles._blocks import public_blocks
 from api.tiles.layers import LAYERS, LayerSpec
-from yizhi.coords import system_name, transform_geometry
-from yizhi.errors import InvalidInput
+from common.coords import system_name, transform_geometry
+from common.errors import InvalidInput
 
 _ACTIVE = "version_id = (SELECT max(version_id) FROM grid_versions WHERE status = 'active')"
 _POINT = "COALESCE(geom, ST_Point(lon, lat))"
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-#: Output coordinate systems: URI (or short name) → :mod:`yizhi.coords` system. Coordinates are
+#: Output coordinate systems: URI (or short name) → :mod:`common.coords` system. Coordinates are
 #: always longitude, latitude (GeoJSON order), EPSG:4490 included.
 CRS_URIS: dict[str, str] = {
     CRS84: "wgs84",
@@ -92,7 +92,7 @@ COLLECTIONS: dict[str, Collection] = {
 
 
 def parse_crs(value: str | None) -> str:
-    """The :mod:`yizhi.coords` system of a ``crs`` / ``bbox-crs`` value (URI or short name)."""
+    """The :mod:`common.coords` system of a ``crs`` / ``bbox-crs`` value (URI or short name)."""
     if value is None:
         return "wgs84"
     text = value.strip().strip("<>")

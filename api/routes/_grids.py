@@ -14,9 +14,9 @@ from typing import Any
 
 import duckdb
 
+from common.errors import NotFound
 from fusion.blocks import SUPPRESS_BELOW, block_values, hidden_cells, suppress_value
 from grid_partition.versions import resolve_version, version_caps
-from yizhi.errors import NotFound
 
 _HIDDEN: dict[tuple[Any, ...], frozenset[tuple[str, str, str]]] = {}
 _HIDDEN_LOCK = threading.Lock()

@@ -28,7 +28,7 @@ from api.deps import authenticate_scope
 from api.routes._lookups_models import MAX_CANDIDATES
 from api.routes._point_index import answer, cache_of
 from api.service import Service
-from yizhi.errors import YizhiError
+from common.errors import YizhiError
 
 _GRID_AT = "/v1/grids/at"
 _RESOLVE = "/v1/resolve"

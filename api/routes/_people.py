@@ -14,9 +14,9 @@ from typing import Any
 
 import duckdb
 
+from common.errors import NotFound, YizhiError
+from common.settings import Settings
 from layers import privacy
-from yizhi.errors import NotFound, YizhiError
-from yizhi.settings import Settings
 
 
 class SecretUnavailable(YizhiError):

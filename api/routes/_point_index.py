@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.service import VERSION_RECHECK_SECONDS, Service
-from yizhi.errors import NotFound
+from common.errors import NotFound
 
 #: Coordinate systems accepted by ``crs=`` (wgs84 and cgcs2000 need no conversion).
 NO_CONVERSION = frozenset({"wgs84", "cgcs2000"})
@@ -142,7 +142,7 @@ def answer(snap: Snapshot, lon: float, lat: float, crs: str) -> dict[str, Any]:
     """
     x, y = float(lon), float(lat)
     if crs not in NO_CONVERSION:
-        from yizhi.coords import transform
+        from common.coords import transform
 
         x, y = transform(x, y, crs, "wgs84")
     found = snap.index.at(x, y)

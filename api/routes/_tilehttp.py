@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
-from yizhi.errors import InvalidInput, NotFound
+from common.errors import InvalidInput, NotFound
 
 #: Media type of a Mapbox Vector Tile.
 TILE_MEDIA = "application/vnd.mapbox-vector-tile"

@@ -24,7 +24,7 @@ from api.deps import ServiceDep
 from api.problems import problem_responses
 from api.routes import _collections as col
 from api.routes._tilehttp import base_url
-from yizhi.errors import InvalidInput, NotFound
+from common.errors import InvalidInput, NotFound
 
 router = APIRouter(tags=["features"])
 

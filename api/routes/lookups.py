@@ -52,8 +52,8 @@ from api.routes._lookups_models import (
     SearchAnswer,
     SearchKind,
 )
-from yizhi.coords import system_name
-from yizhi.errors import InvalidInput
+from common.coords import system_name
+from common.errors import InvalidInput
 
 log = logging.getLogger("yizhi.api")
 

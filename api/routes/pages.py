@@ -25,7 +25,7 @@ from starlette.types import Scope
 from api.deps import ServiceDep
 from api.problems import problem_responses
 from api.tiles.tilejson import tilejson
-from yizhi.errors import InvalidInput, MissingDependency, NotFound
+from common.errors import InvalidInput, MissingDependency, NotFound
 
 router = APIRouter(tags=["tiles"])
 

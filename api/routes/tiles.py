@@ -33,7 +33,7 @@ from api.routes._tilehttp import (
 from api.service import Service
 from api.tiles._mercator import check_tile
 from api.tiles.tilejson import style, tilejson
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 router = APIRouter(tags=["tiles"])
 

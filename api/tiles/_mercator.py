@@ -7,7 +7,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 #: Half the width of the Web Mercator square, metres (EPSG:3857 bounds).
 ORIGIN = 20037508.342789244
@@ -47,13 +47,13 @@ def mercator_to_lonlat(
 
 
 def check_tile(z: int, x: int, y: int) -> None:
-    """Raise :class:`~yizhi.errors.InvalidInput` unless ``z/x/y`` names a tile.
+    """Raise :class:`~common.errors.InvalidInput` unless ``z/x/y`` names a tile.
 
     >>> check_tile(0, 0, 0)
     >>> check_tile(1, 2, 0)
     Traceback (most recent call last):
     ...
-    yizhi.errors.InvalidInput: tile 1/2/0 does not exist: x and y must be in 0..1 at zoom 1
+    common.errors.InvalidInput: tile 1/2/0 does not exist: x and y must be in 0..1 at zoom 1
     """
     if not 0 <= z <= MAX_ZOOM:
         raise InvalidInput(f"tile {z}/{x}/{y} does not exist: zoom must be in 0..{MAX_ZOOM}")

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 Kind = Literal["point", "line", "polygon"]
 IntArray = npt.NDArray[np.int64]

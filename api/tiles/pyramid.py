@@ -23,7 +23,7 @@ from tqdm import tqdm
 from api.tiles._mercator import MAX_ZOOM, tile_range
 from api.tiles.source import TileSet, TileSource
 from api.tiles.tilejson import _fields
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 
 @dataclass

@@ -27,7 +27,7 @@ from api.tiles._ragged import Ragged, from_geometries
 from api.tiles.cache import TileCache
 from api.tiles.layers import LAYERS, LayerSpec
 from api.tiles.mvt import Columns, encode_commands, varint_lengths
-from yizhi.errors import Conflict, InvalidInput, NotFound
+from common.errors import Conflict, InvalidInput, NotFound
 
 #: Largest feature id that a JavaScript number (MapLibre ``feature-state``) holds exactly.
 MAX_SAFE_ID = 2**53 - 1

@@ -17,7 +17,7 @@ import uvicorn
 from api.app import create_app
 from api.auth import SCOPES, KeyStore
 from api.service import Service
-from yizhi.settings import Settings
+from common.settings import Settings
 
 
 @dataclass

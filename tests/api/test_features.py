@@ -9,10 +9,10 @@ import pytest
 import shapely
 
 from api.routes._collections import COLLECTIONS
+from common.coords import wgs84_to_gcj02
 from fusion.blocks import block_values
 from tests.api.conftest import Server
 from tests.api.test_tiles_http import expected_public
-from yizhi.coords import wgs84_to_gcj02
 
 GEOJSON = "application/geo+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

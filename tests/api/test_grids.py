@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.routes._grid_models import BlockFeature, GridAt, GridList, VersionDiff, VersionList
+from common.coords import transform
 from fusion.blocks import block_values
 from tests.api.conftest import Server
-from yizhi.coords import transform
 
 PROBLEM = "application/problem+json"
 

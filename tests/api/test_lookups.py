@@ -25,8 +25,8 @@ from address_registry.ids import building_id as make_building_id
 from api import _search
 from api._search import Entry, SearchIndex, fold, spellings
 from api.app import create_app
+from common.coords import transform
 from tests.api.conftest import Server
-from yizhi.coords import transform
 
 CUSTOM_HOUSE = "3101010130012024000000071"
 BUND_18 = "3101010130142024000000235"

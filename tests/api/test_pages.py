@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 
 from api.routes.pages import parse_bbox, vendor_files
+from common.errors import InvalidInput
 from fusion.maps import offline, save_offline
 from tests.api.conftest import Server
-from yizhi.errors import InvalidInput
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

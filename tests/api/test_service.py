@@ -9,8 +9,8 @@ import pytest
 
 from api.audit import AuditLog
 from api.auth import KeyStore, RateLimiter, Unauthorized, expand
+from common.errors import InvalidInput, SchemaError
 from tests.api.conftest import Server
-from yizhi.errors import InvalidInput, SchemaError
 
 
 def test_health_reports_read_only_store(api_server: Server) -> None:
@@ -127,7 +127,7 @@ def test_warm_loads_tiles_only_when_asked(
     import shutil
 
     from api.service import Service
-    from yizhi.settings import Settings
+    from common.settings import Settings
 
     db = tmp_path / "sample.duckdb"
     shutil.copyfile(sample_store, db)

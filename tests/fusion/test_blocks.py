@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.errors import Conflict, InvalidInput
 from fusion.blocks import block_values, check_sums, compute_blocks, suppress_value
 from fusion.link import link
 from tests.fusion import _fusion_store as fs
-from yizhi.errors import InvalidInput
 
 
 @pytest.fixture
@@ -185,7 +185,7 @@ def test_concurrent_computation_conflicts(linked: duckdb.DuckDBPyConnection) -> 
     other = linked.cursor()  # a second connection to the same store, mid-computation
     other.execute("BEGIN TRANSACTION")
     other.execute("UPDATE block_locks SET locked_at = current_timestamp")
-    with pytest.raises(duckdb.TransactionException, match="Conflict on update"):
+    with pytest.raises(Conflict, match="Conflict on update"):
         compute_blocks(linked, now=fs.NOW, camera_coverage=False)
     other.execute("ROLLBACK")
     assert linked.execute("SELECT count(*) FROM block_data").fetchone() == before

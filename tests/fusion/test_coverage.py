@@ -10,9 +10,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.errors import InvalidInput
 from fusion.coverage import coverage, sector
 from tests.fusion import _fusion_store as fs
-from yizhi.errors import InvalidInput
 
 
 def test_sector_shapes() -> None:

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from common.errors import InvalidInput
 from fusion.density import event_points, h3_counts, hotspots, kde_surface
 from tests.fusion import _fusion_store as fs
-from yizhi.errors import InvalidInput
 
 CENTRE = h3.latlng_to_cell(31.24, 121.49, 9)
 

@@ -13,9 +13,9 @@ import pytest
 import shapely
 
 import fusion
+from common.errors import InvalidInput, MissingDependency
 from fusion.engine import EngineUnsupported, SpatialEngine, get_engine
 from fusion.synthetic import mixed_points, voronoi_grids
-from yizhi.errors import InvalidInput, MissingDependency
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def test_import_fusion_without_dask_installed() -> None:
         "import sys\n"
         "for m in ('dask', 'distributed', 'dask_geopandas'): sys.modules[m] = None\n"
         "import fusion\n"
-        "from yizhi.errors import MissingDependency\n"
+        "from common.errors import MissingDependency\n"
         "try:\n"
         "    fusion.get_engine('dask')\n"
         "except MissingDependency as e:\n"

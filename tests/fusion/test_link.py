@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from common.errors import Conflict, InvalidInput
 from fusion.link import link
 from tests.fusion import _fusion_store as fs
-from yizhi.errors import Conflict, InvalidInput
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from common.errors import InvalidInput, NotFound
 from fusion._duckdb import DuckDBEngine
 from fusion._lattice import build_lattice
 from fusion.synthetic import mixed_points, voronoi_grids
-from yizhi.errors import InvalidInput, NotFound
 
 
 def quad_boxes() -> pd.DataFrame:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from common.errors import Conflict
 from grid_partition import edits
 from grid_partition.versions import diff, quality
 from tests.grid.crafted import DX, LON0, A, B, Reg, open_copy, partitioned_file
-from yizhi.errors import Conflict
 
 
 @pytest.fixture(scope="module")

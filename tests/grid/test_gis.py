@@ -9,10 +9,10 @@ import pyogrio
 import pytest
 import shapely
 
+from common.errors import Conflict, InvalidInput
 from grid_partition.gis import LAYERS, export_version, import_version
 from grid_partition.versions import diff, quality
 from tests.grid.crafted import A, B, Reg, open_copy, partitioned_file
-from yizhi.errors import Conflict, InvalidInput
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 import store
+from common.errors import Conflict
 from tests.grid.crafted import A, make_register
 from yizhi.cli.grid import app
-from yizhi.errors import Conflict
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_refused_edit_raises_conflict(db: Path) -> None:
 
 
 def test_partition_options_are_checked_before_any_work(db: Path) -> None:
-    from yizhi.errors import InvalidInput
+    from common.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="workers must be at least 1, got 0"):
         _run("partition", "--db", str(db), "--workers", "0", "--json")

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import shapely
 
+from common.errors import InvalidInput
 from grid_partition._parallel import check_workers, default_workers
 from grid_partition._register import _unit_split
 from grid_partition.unit_grids import unit_grids
-from yizhi.errors import InvalidInput
 
 #: Scale of the generated city: 6,605 buildings in 7 communities.
 SCALE = 0.01
@@ -103,7 +103,7 @@ def test_worker_count_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InvalidInput, match="workers must be at least 1, got 0"):
         check_workers(0)
     assert check_workers(3) == 3
-    from yizhi.settings import Settings
+    from common.settings import Settings
 
     assert default_workers(Settings(threads=1)) == 1
     assert 1 <= default_workers(Settings(threads=64)) <= 64

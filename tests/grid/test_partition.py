@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import shapely
 
+from common.errors import InvalidInput
 from grid_partition import GridPartitioner
 from tests.grid.conftest import CODE, CRS, frame, row_of
-from yizhi.errors import InvalidInput
 
 
 def solve(b: gpd.GeoDataFrame, **kw: object) -> GridPartitioner:

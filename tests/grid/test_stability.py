@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import shapely
 
+from common.errors import InvalidInput
 from grid_partition import GridPartitioner
 from grid_partition._synthetic import synthetic_community
 from grid_partition.quality import churn
-from yizhi.errors import InvalidInput
 
 
 @pytest.fixture(scope="module")

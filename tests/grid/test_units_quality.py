@@ -9,10 +9,10 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.errors import InvalidInput
 from grid_partition.boundaries import blocks, site_cells
 from grid_partition.quality import churn, cv, lower_bound, polsby_popper
 from grid_partition.unit_grids import unit_grid_at, unit_grids
-from yizhi.errors import InvalidInput
 
 COMMUNITY = shapely.Polygon([(0, 0), (520, 0), (520, 300), (260, 420), (0, 300)])
 ROADS = [shapely.LineString([(200, -10), (200, 500)]), shapely.LineString([(-10, 150), (600, 150)])]

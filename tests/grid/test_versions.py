@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import store
+from common.coords import metric_crs, wgs84_to_gcj02
+from common.errors import InvalidInput, NotFound
 from grid_partition.store import partition_store
 from grid_partition.versions import diff, grid_at, list_versions, quality, repartition
 from tests.grid.crafted import (
@@ -25,8 +27,6 @@ from tests.grid.crafted import (
     open_copy,
     partitioned_file,
 )
-from yizhi.coords import metric_crs, wgs84_to_gcj02
-from yizhi.errors import InvalidInput, NotFound
 
 
 @pytest.fixture(scope="module")

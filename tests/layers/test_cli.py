@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from common.errors import InvalidInput
+from common.settings import get_settings
 from yizhi.cli.layers import app
-from yizhi.errors import InvalidInput
-from yizhi.settings import get_settings
 
 from ._helpers import PEOPLE_HEADER, people_rows
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from common.errors import Conflict, InvalidInput, NotFound
 from layers.events import STATES, can_transition, next_states, transition
 from layers.ingest import ingest
-from yizhi.errors import Conflict, InvalidInput, NotFound
 
 from ._helpers import SECRET
 

@@ -11,8 +11,8 @@ from typing import Any
 import duckdb
 import pytest
 
+from common.errors import InvalidInput
 from layers.ingest import ingest
-from yizhi.errors import InvalidInput
 
 from ._helpers import PEOPLE_HEADER, SECRET, make_id, people_rows
 
@@ -215,7 +215,7 @@ def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 def test_offset_crs_lands_within_a_metre(
     con: duckdb.DuckDBPyConnection, write_csv: WriteCsv, crs: str
 ) -> None:
-    coords = pytest.importorskip("yizhi.coords")
+    coords = pytest.importorskip("common.coords")
     truth = (121.4903, 31.2397)
     x, y = coords.transform(truth[0], truth[1], "wgs84", crs)
     assert _metres(truth[0], truth[1], x, y) > 100  # the offset is real

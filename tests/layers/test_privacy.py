@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from common.errors import InvalidInput
+from common.settings import get_settings
 from layers import privacy
-from yizhi.errors import InvalidInput
-from yizhi.settings import get_settings
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import duckdb
 import pytest
 
 from address_registry.ids import building_id, room_id
+from common.errors import NotFound
 from layers.ingest import ingest
 from layers.sample import sample_layers
-from yizhi.errors import NotFound
 
 from ._helpers import SECRET
 

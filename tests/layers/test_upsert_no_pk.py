@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import store
+from common.errors import Conflict
 from layers.ingest import ingest
 from layers.schemas import KINDS
-from yizhi.errors import Conflict
 
 from ._helpers import PEOPLE_HEADER, SECRET, people_rows
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from common.errors import InvalidInput
 from layers import validate as v
 from layers.schemas import _room_ok
-from yizhi.errors import InvalidInput
 
 from ._helpers import make_id
 

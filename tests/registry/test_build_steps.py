@@ -23,8 +23,8 @@ from address_registry._allocate import (
 )
 from address_registry.build import build_registry
 from address_registry.ids import building_id, is_valid_building_id
+from common.errors import InvalidInput
 from tests.registry import _registry_city as city
-from yizhi.errors import InvalidInput
 
 # ----------------------------------------------------------------------------- allocation
 

@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 import store
 from address_registry import lifecycle as lc
 from address_registry.export import LAYERS, export_layer, layer_frame
+from common.errors import InvalidInput
 from tests.registry import _lifecycle_data as fx
 from yizhi.cli._registry_lifecycle import register
-from yizhi.errors import InvalidInput
 
 FORMATS = ["gpkg", "geojson", "parquet"]
 

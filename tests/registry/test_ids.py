@@ -15,7 +15,7 @@ from address_registry.ids import (
     room_id,
     validate_building_id,
 )
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 communities = st.from_regex(r"\A[1-6][0-9]{11}\Z", fullmatch=True)
 years = st.integers(1949, 2099)

@@ -25,8 +25,8 @@ from address_registry.ids import (
     validate_building_id,
 )
 from address_registry.lookup import get_building, get_room
+from common.errors import Conflict, InvalidInput, NotFound
 from tests.registry import _lifecycle_data as fx
-from yizhi.errors import Conflict, InvalidInput, NotFound
 
 Registry = tuple[duckdb.DuckDBPyConnection, dict[str, str]]
 

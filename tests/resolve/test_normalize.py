@@ -13,7 +13,7 @@ from address_registry.normalize import (
     normalize_text,
     normalize_with_offsets,
 )
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 
 @pytest.mark.parametrize(

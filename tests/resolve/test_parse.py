@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from address_registry.parse import ParsedAddress, parse, parse_many
-from yizhi.errors import InvalidInput, MissingDependency
+from common.errors import InvalidInput, MissingDependency
 
 COMPONENTS = (
     "province",

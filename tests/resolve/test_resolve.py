@@ -11,9 +11,9 @@ import store
 from address_registry._resolve_index import clear_cache
 from address_registry._resolve_match import road_number
 from address_registry.resolve import resolve
+from common.errors import InvalidInput
 from tests.resolve._crafted import building_by_alias as _building
 from tests.resolve._crafted import top as _top
-from yizhi.errors import InvalidInput
 
 
 def test_doorplate_with_district(crafted: duckdb.DuckDBPyConnection) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from address_registry.ids import building_id
 from address_registry.reverse import reverse, reverse_many
-from yizhi.errors import InvalidInput, NotFound
+from common.errors import InvalidInput, NotFound
 
 COMMUNITY = "310101013001"
 # two 40 m x 40 m buildings about 100 m apart along a street at lat 31.24

@@ -9,8 +9,8 @@ import duckdb
 import pytest
 
 import store
+from common.errors import SchemaError
 from store import Migration, available_migrations
-from yizhi.errors import SchemaError
 
 
 def _write(directory: Path, files: dict[str, str]) -> list[Migration]:
@@ -181,7 +181,7 @@ def test_missing_wheel_gives_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_p
 
     monkeypatch.delitem(sys.modules, "duckdb_extension_spatial", raising=False)
     importlib.invalidate_caches()
-    from yizhi.errors import MissingDependency
+    from common.errors import MissingDependency
 
     with pytest.raises(MissingDependency, match="pin both to the same version"):
         store.spatial_extension_path()
@@ -211,7 +211,7 @@ def test_spatial_loads_with_network_cut(tmp_path: Path) -> None:
 
 
 def test_read_only_missing_file_is_a_clear_error(tmp_path: Path) -> None:
-    from yizhi.errors import NotFound
+    from common.errors import NotFound
 
     with pytest.raises(NotFound, match="no yizhi store at"):
         store.connect(tmp_path / "absent.duckdb", read_only=True)

@@ -11,8 +11,8 @@ from mapbox_vector_tile import decode
 from api.tiles import LAYERS, TileCache, TileSet, data_version, feature_id
 from api.tiles.pyramid import export_pyramid, read_mbtiles_tile, read_pmtiles_tile
 from api.tiles.tilejson import style, tilejson
+from common.errors import InvalidInput, NotFound
 from tests.tiles._helpers import X, Y, Z, add_buildings, px_box
-from yizhi.errors import InvalidInput, NotFound
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from api.tiles._mercator import tile_bounds
 from api.tiles.layers import LayerSpec
 from api.tiles.mvt import encode_layer
 from api.tiles.source import to_mercator
+from common.errors import InvalidInput
 from tests.tiles._helpers import BOUNDS, X, Y, Z, add_buildings, px_box
-from yizhi.errors import InvalidInput
 
 DOWN = {"y_coord_down": True}
 

@@ -9,10 +9,9 @@ ends with a one-line error and exit code 2, never a traceback.
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
+from yizhi.cli import data, db, demo, fuse, grid, keys, layers, registry, resolve, serve, tiles
 from yizhi.cli._common import run_app
 
 app = typer.Typer(
@@ -23,35 +22,27 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-#: (module, attribute) of each sub-group; a module that does not exist yet is skipped.
-_GROUPS = [
-    ("yizhi.cli.db", "app", "db"),
-    ("yizhi.cli.data", "app", "data"),
-    ("yizhi.cli.registry", "app", "registry"),
-    ("yizhi.cli.resolve", "app", None),
-    ("yizhi.cli.grid", "app", "grid"),
-    ("yizhi.cli.layers", "app", "layers"),
-    ("yizhi.cli.tiles", "app", "tiles"),
-    ("yizhi.cli.fuse", "app", None),
-    ("yizhi.cli.serve", "app", None),
-    ("yizhi.cli.keys", "app", "keys"),
-    ("yizhi.cli.keys", "audit_app", "audit"),
-    ("yizhi.cli.demo", "app", None),
+#: (sub-app, group name); ``None``: a module whose commands sit at the top level.
+_GROUPS: list[tuple[typer.Typer, str | None]] = [
+    (db.app, "db"),
+    (data.app, "data"),
+    (registry.app, "registry"),
+    (resolve.app, None),
+    (grid.app, "grid"),
+    (layers.app, "layers"),
+    (tiles.app, "tiles"),
+    (fuse.app, None),
+    (serve.app, None),
+    (keys.app, "keys"),
+    (keys.audit_app, "audit"),
+    (demo.app, None),
 ]
 
-for _module, _attr, _name in _GROUPS:
-    try:
-        _mod = importlib.import_module(_module)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _module:
-            raise
-        continue
-    _sub = getattr(_mod, _attr)
+for _sub, _name in _GROUPS:
     if _name:
         app.add_typer(_sub, name=_name)
     else:  # a module exposing top-level commands
-        for _cmd in _sub.registered_commands:
-            app.registered_commands.append(_cmd)
+        app.registered_commands.extend(_sub.registered_commands)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from yizhi.errors import YizhiError
+from common.errors import YizhiError
 
 T = TypeVar("T")
 

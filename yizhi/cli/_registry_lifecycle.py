@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         import store
         from address_registry.lifecycle import as_of as version_as_of
         from address_registry.lookup import show
-        from yizhi.errors import NotFound
+        from common.errors import NotFound
 
         con = store.connect(db, read_only=True)
         try:

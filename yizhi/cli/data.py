@@ -18,7 +18,7 @@ DataDirOption = typer.Option(
 
 
 def _data_dir(data_dir: Path | None) -> Path:
-    from yizhi.settings import get_settings
+    from common.settings import get_settings
 
     return Path(data_dir) if data_dir is not None else Path(get_settings().data_dir)
 
@@ -60,7 +60,7 @@ def verify_cmd(
     directory = _data_dir(data_dir)
     problems = verify_manifest(directory)
     if shared:
-        from yizhi.settings import get_settings
+        from common.settings import get_settings
 
         problems += compare_with_shared(directory, Path(get_settings().shared_dir) / "data")
     checked = len(read_manifest(directory))

@@ -28,8 +28,8 @@ def demo(
     run is reused, so a second ``yizhi demo`` is fast.
     """
     import store
+    from common.settings import get_settings
     from yizhi.pipeline import Stage, run_pipeline, store_summary
-    from yizhi.settings import get_settings
 
     settings = get_settings()
     path = db or settings.db

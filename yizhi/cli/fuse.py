@@ -9,8 +9,8 @@ from typing import Any
 
 import typer
 
+from common.errors import InvalidInput
 from yizhi.cli._common import JsonOption, emit, progress
-from yizhi.errors import InvalidInput
 
 app = typer.Typer()
 
@@ -89,8 +89,8 @@ def fuse(
     queued in ``unlinked`` with a reason. Re-running links only new or changed records.
     """
     import store
+    from common.settings import get_settings
     from fusion.link import link
-    from yizhi.settings import get_settings
 
     path = db or get_settings().db
     con = store.connect(path)

@@ -17,7 +17,7 @@ audit_app = typer.Typer(help="The audit log of person-level reads: show and veri
 
 def _keys() -> KeyStore:
     from api.auth import KeyStore
-    from yizhi.settings import get_settings
+    from common.settings import get_settings
 
     return KeyStore(get_settings().api_keys)
 
@@ -67,7 +67,7 @@ def show(
 ) -> None:
     """The latest reads of person-level data."""
     from api.audit import AuditLog
-    from yizhi.settings import get_settings
+    from common.settings import get_settings
 
     entries = list(AuditLog(get_settings().audit_log).entries())[-last:]
     rows = [
@@ -87,7 +87,7 @@ def show(
 def verify(as_json: bool = JsonOption) -> None:
     """Check the hash chain of the audit log (fails on an edited or removed line)."""
     from api.audit import AuditLog
-    from yizhi.settings import get_settings
+    from common.settings import get_settings
 
     log = AuditLog(get_settings().audit_log)
     emit({"entries": log.verify(), "path": str(log.path), "chain": "intact"}, as_json=as_json)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
+from common.errors import InvalidInput
 from yizhi.cli._common import JsonOption, emit, progress
-from yizhi.errors import InvalidInput
 
 app = typer.Typer(
     help="Governance layers: ingest, validate, quarantine; the event loop.", no_args_is_help=True
@@ -148,8 +148,8 @@ def sample_cmd(
 ) -> None:
     """Generate sample layer files (people, legal persons, ...) from the register's rooms."""
     import store
+    from common.settings import get_settings
     from layers.sample import sample_layers
-    from yizhi.settings import get_settings
 
     con = store.connect(db, read_only=True)
     try:

@@ -110,8 +110,8 @@ def _resolve_file(
 
     import store
     from address_registry._resolve_files import read_table, resolve_frame, write_table
+    from common.errors import NotFound
     from yizhi.cli._common import progress
-    from yizhi.errors import NotFound
 
     if not path.is_file():
         raise NotFound(f"no file {str(path)!r}")

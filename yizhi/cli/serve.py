@@ -30,7 +30,7 @@ def serve_store(
 
     import uvicorn
 
-    from yizhi.errors import InvalidInput
+    from common.errors import InvalidInput
 
     if workers < 1:
         raise InvalidInput(f"workers must be at least 1, got {workers}")
@@ -72,7 +72,7 @@ def serve(
     log_level: str = typer.Option("info", help="uvicorn log level."),
 ) -> None:
     """Serve the HTTP API, vector tiles and the map viewer of a store."""
-    from yizhi.settings import get_settings
+    from common.settings import get_settings
 
     serve_store(
         db or get_settings().db,

@@ -82,7 +82,7 @@ def export_cmd(
     import store
     from api.tiles import TileSet
     from api.tiles.pyramid import export_pyramid
-    from yizhi.errors import InvalidInput
+    from common.errors import InvalidInput
 
     box = None
     if bbox:

@@ -41,8 +41,8 @@ import pyproj
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
-from yizhi import _gcj
-from yizhi.errors import InvalidInput
+from common import _gcj
+from common.errors import InvalidInput
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -144,7 +144,7 @@ def system_name(crs: str | int | pyproj.CRS) -> CoordSystem:
     >>> system_name("epsg:3857")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    yizhi.errors.InvalidInput: unknown coordinate system 'epsg:3857'; supported: 'wgs84' (EPSG:4326), ...
+    common.errors.InvalidInput: unknown coordinate system 'epsg:3857'; supported: 'wgs84' (EPSG:4326), ...
     """
     if isinstance(crs, pyproj.CRS):
         auth = crs.to_authority(min_confidence=90)

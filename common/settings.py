@@ -1,6 +1,6 @@
 """Settings in layers: documented defaults here, overridden by ``YIZHI_*`` environment variables.
 
->>> from yizhi.settings import get_settings
+>>> from common.settings import get_settings
 >>> get_settings().db_path.name
 'yizhi.duckdb'
 """
@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     hmac_secret: SecretStr = Field(
         SecretStr(""),
         description="Key of the HMAC that pseudonymises ID numbers. Never stored in the database.",
+    )
+    recheck_seconds: float = Field(
+        1.0,
+        description="Seconds a value derived from the store (an index, the tile layers) is "
+        "trusted before the store's data version is read again; a write of this process is "
+        "seen at once, another process's within this time.",
     )
     threads: int = Field(2, description="DuckDB worker threads.")
     memory_limit: str = Field("8GB", description="DuckDB memory limit.")

@@ -1,4 +1,4 @@
-"""Numeric kernels of the GCJ-02 and BD-09 offsets (private; see :mod:`yizhi.coords`).
+"""Numeric kernels of the GCJ-02 and BD-09 offsets (private; see :mod:`common.coords`).
 
 The forward formulas are the widely published ones (the same constants and terms as
 wandergis/coordtransform, eviltransform and the many ports of them): GCJ-02 adds a smooth,

@@ -11,10 +11,10 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from yizhi.errors import InvalidInput
+from common.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from yizhi.settings import Settings
+    from common.settings import Settings
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -23,7 +23,7 @@ R = TypeVar("R")
 def default_workers(settings: Settings | None = None) -> int:
     """Worker processes by default: the CPUs of this machine, at most the ``threads`` setting
     (``YIZHI_THREADS``, 2 by default) of ``settings`` (default: the process settings)."""
-    from yizhi.settings import get_settings
+    from common.settings import get_settings
 
     threads = int((settings or get_settings()).threads)
     return max(1, min(os.cpu_count() or 1, threads))
