@@ -7,8 +7,9 @@ from pathlib import Path
 
 import duckdb
 
-from common.errors import SchemaError
+from common.errors import Conflict, SchemaError
 from common.settings import get_settings
+from store._transaction import transaction
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -137,16 +138,14 @@ def migrate(
     for m in migrations:
         if m.version <= current or (target is not None and m.version > target):
             continue
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(m.sql)
-            con.execute(
-                "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
-                [m.version, m.name, m.checksum],
-            )
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
+            with transaction(con):
+                con.execute(m.sql)
+                con.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
+                    [m.version, m.name, m.checksum],
+                )
+        except (duckdb.Error, Conflict) as exc:
             raise SchemaError(
                 f"migration {m.path.name} failed and was rolled back; the database stays at "
                 f"version {current}: {exc}"

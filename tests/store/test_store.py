@@ -112,6 +112,18 @@ def test_failed_migration_leaves_previous_version(tmp_path: Path, db_path: Path)
     con.close()
 
 
+def test_migration_that_ends_its_own_transaction_is_named(tmp_path: Path, db_path: Path) -> None:
+    # a COMMIT inside the file ends the runner's transaction, so the runner's own COMMIT fails:
+    # the error raised names the file, not the ROLLBACK that then finds no transaction
+    broken = dict(TOY)
+    broken["0003_seed.sql"] = "CREATE TABLE half_done (x INTEGER);\nCOMMIT;"
+    migrations = _write(tmp_path / "m", broken)
+    con = store.connect(db_path, migrate=False)
+    with pytest.raises(SchemaError, match=r"migration 0003_seed.sql failed"):
+        store.migrate(con, migrations=migrations)
+    con.close()
+
+
 def test_refuses_database_newer_than_code(tmp_path: Path, db_path: Path) -> None:
     migrations = _write(tmp_path / "new", TOY)
     con = store.connect(db_path, migrate=False)
