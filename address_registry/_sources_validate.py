@@ -32,7 +32,6 @@ from common import coords
 from common.coords import SUPPORTED_SYSTEMS, CoordSystem, is_lonlat, system_name
 from common.errors import InvalidInput
 
-
 #: Geometry type families: what a loader may accept.
 POLYGONAL = frozenset({"Polygon", "MultiPolygon"})
 LINEAR = frozenset({"LineString", "MultiLineString"})

@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from layers import demo_data
-from layers.events import STATES
 from layers.demo_data import (
     ADDRESS_ONLY_SHARE,
     ENTERPRISES_PER_RESIDENT,
@@ -28,6 +27,7 @@ from layers.demo_data import (
     SENSORS_PER_RESIDENT,
     clerk_address,
 )
+from layers.events import STATES
 from layers.validate import USCC_ALPHABET, USCC_WEIGHTS
 
 _SURNAMES = np.array(demo_data.SURNAMES)

@@ -23,8 +23,8 @@ import psutil
 
 import store
 from address_registry.build import build_registry
-from synthetic.city import generate_sources
 from benchmarks._report import emit, goal
+from synthetic.city import generate_sources
 
 GOAL_SECONDS = 300.0
 GOAL_BYTES = 8 * 1024**3

@@ -95,9 +95,9 @@ def main() -> None:
     import store
     from address_registry import _resolve_calibrate as cal
     from address_registry._resolve_index import index_for, index_size_bytes
-    from synthetic.addresses import clean_addresses, variants
     from address_registry.build import build_registry
     from address_registry.resolve import resolve
+    from synthetic.addresses import clean_addresses, variants
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=None, help="an already built register")

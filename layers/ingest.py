@@ -291,9 +291,7 @@ def _crs_name(given: str) -> CoordSystem:
     try:
         return system_name(given)
     except InvalidInput:
-        raise InvalidInput(
-            f"unknown CRS {given!r}; use one of {list(SUPPORTED_SYSTEMS)}"
-        ) from None
+        raise InvalidInput(f"unknown CRS {given!r}; use one of {list(SUPPORTED_SYSTEMS)}") from None
 
 
 def _names_system(text: str, crs: CoordSystem) -> bool:

@@ -32,6 +32,7 @@ TABLES: Final = frozenset(
 
 # --- read by the command line and the pipeline's summary ---------------------------------------
 
+
 def event_categories(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """The event categories (部件/事件 classes), parts first, by code.
 

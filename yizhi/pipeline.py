@@ -128,8 +128,8 @@ LAYER_KINDS = ("people", "legal_persons", "houses", "events", "sensors", "readin
 def _stage_layers(
     con: duckdb.DuckDBPyConnection, settings: Settings, step: StepFn
 ) -> dict[str, Any]:
-    from layers.ingest import ingest
     from layers.demo_data import sample_layers
+    from layers.ingest import ingest
 
     out_dir = settings.db.parent / "sample-layers"
     step("generate the sample layers")
