@@ -37,9 +37,11 @@ def available_migrations(directory: Path | None = None) -> list[Migration]:
     Raises
     ------
     SchemaError
-        When a file is misnamed or two files share a version.
+        When the directory does not exist, a file is misnamed or two files share a version.
     """
     directory = directory or get_settings().migrations_dir
+    if not directory.is_dir():
+        raise SchemaError(f"no migrations directory {str(directory)!r} (YIZHI_MIGRATIONS_DIR)")
     found: dict[int, Migration] = {}
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)

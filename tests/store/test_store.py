@@ -164,6 +164,12 @@ def test_bad_migration_directories(tmp_path: Path, names: list[str], message: st
         available_migrations(directory)
 
 
+def test_missing_migration_directory_is_an_error(tmp_path: Path) -> None:
+    # an installation without its migrations must not look like an up-to-date store
+    with pytest.raises(SchemaError, match="no migrations directory"):
+        available_migrations(tmp_path / "nowhere")
+
+
 def test_read_only_reader_sees_data_and_cannot_write(db_path: Path) -> None:
     con = store.connect(db_path)
     con.execute("CREATE TABLE t AS SELECT 1 AS x")
