@@ -83,6 +83,19 @@ def applied_versions(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
     return dict(con.execute("SELECT version, checksum FROM schema_migrations").fetchall())
 
 
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The row count of every table of the store, by name (``yizhi db status``)."""
+    names = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+        "ORDER BY table_name"
+    ).fetchall()
+    counts = {}
+    for (name,) in names:
+        row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+        counts[str(name)] = int(row[0]) if row else 0
+    return counts
+
+
 def check_version(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = None) -> int:
     """Check that the database is not newer than the code and return its version."""
     migrations = available_migrations() if migrations is None else migrations

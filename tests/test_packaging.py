@@ -56,7 +56,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (wheel,) = (root / "dist").glob("yizhi-*.whl")
     _uv("venv", "--python", sys.executable, str(root / "env"), cwd=root)
     python = root / "env" / "bin" / "python"
-    site = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], root)
+    site = _run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], root
+    )
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(site.strip()) / "yizhi-test-deps.pth").write_text("\n".join(sorted(deps)) + "\n")
     _uv("pip", "install", "--no-deps", "--python", str(python), str(wheel), cwd=root)
