@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -52,4 +53,14 @@ def to_metric(geoms: Iterable[BaseGeometry], crs: str | pyproj.CRS) -> np.ndarra
     10569
     """
     dense = shapely.segmentize(np.asarray(list(geoms), dtype=object), SEGMENT_DEG)
-    return np.asarray(gpd.GeoSeries(dense, crs="EPSG:4326").to_crs(crs).values, dtype=object)
+    forward = _from_wgs84(crs if isinstance(crs, str) else crs.srs).transform
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack(forward(coords[:, 0], coords[:, 1]))
+
+    return np.asarray(shapely.transform(dense, project), dtype=object)
+
+
+@lru_cache(maxsize=16)
+def _from_wgs84(crs: str) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
