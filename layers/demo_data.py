@@ -1,12 +1,13 @@
 """The demo's layer generator: deterministic sample layers drawn from the register's rooms.
 
-``yizhi demo`` (and ``yizhi layers sample``) write these files and ingest them like a
-department's export. People, legal persons, houses, events, sensors and sensor readings are
-drawn from the register's active rooms and buildings (:mod:`address_registry.queries`), with a
-seed, at the rates of a real street (Chongqing F street: 184,200 residents, 28,000 enterprises; a city of
-17.7 million people has about a million events a year and 100,000 sensors). A small share of rows
-is deliberately bad (``bad_rate``) so that the quarantine has something to show. The files are
-CSV in the default columns of :mod:`layers.schemas`, ready for ``yizhi layers ingest``.
+``yizhi demo`` writes these files and ingests them like a department's export (``yizhi layers
+sample`` writes them alone). People, legal persons, houses, events, sensors and sensor readings
+are drawn from the register's active rooms and buildings (:mod:`address_registry.queries`),
+with a seed, at the rates of a real street (Chongqing F street: 184,200 residents, 28,000
+enterprises; a city of 17.7 million people has about a million events a year and 100,000
+sensors). A small share of rows is deliberately bad (``bad_rate``) so that the quarantine has
+something to show. The files are CSV in the default columns of :mod:`layers.schemas`, ready for
+``yizhi layers ingest``.
 
 >>> import store
 >>> con = store.connect(":memory:")

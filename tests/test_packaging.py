@@ -4,11 +4,13 @@ environment, away from the checkout, it migrates a store, builds the demo and ve
 Offline: the wheel is built with uv from its cache (``make install`` has put the build backend
 there), and the fresh environment sees the dependencies of ``.venv`` through a ``.pth`` line,
 but not the editable checkout (a path line in a ``.pth`` file is not itself a site directory, so
-the ``.pth`` of the editable install in ``.venv`` is not read).
+the ``.pth`` of the editable install in ``.venv`` is not read). And the product imports nothing
+that the wheel leaves out (benchmarks, the synthetic generators, the tests).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -21,7 +23,35 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow
+#: The packages of the wheel ([tool.setuptools] packages in pyproject.toml, data aside).
+PRODUCT = (
+    "common",
+    "store",
+    "address_registry",
+    "grid_partition",
+    "layers",
+    "fusion",
+    "api",
+    "yizhi",
+)
+#: What stays in the checkout: the product never imports it.
+NOT_SHIPPED = ("synthetic", "benchmarks", "tests")
+
+
+def test_the_product_imports_nothing_that_is_not_shipped() -> None:
+    wrong = []
+    for package in PRODUCT:
+        for path in sorted((REPO / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and not node.level:
+                    names = [node.module or ""]
+                wrong += [
+                    f"{path.relative_to(REPO)}:{node.lineno} imports {name}"
+                    for name in names
+                    if name.split(".")[0] in NOT_SHIPPED
+                ]
+    assert not wrong, "\n".join(wrong)
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -70,6 +100,7 @@ def _env(work: Path) -> dict[str, str]:
     return env | {"YIZHI_DB": str(work / "store.duckdb"), "YIZHI_THREADS": "2"}
 
 
+@pytest.mark.slow
 def test_installed_packages_come_from_the_wheel(installed: Path, tmp_path: Path) -> None:
     probe = (
         "import json, common, store, yizhi, address_registry, api\n"
@@ -88,6 +119,7 @@ def test_installed_packages_come_from_the_wheel(installed: Path, tmp_path: Path)
     assert found["db"] == str(tmp_path / "store.duckdb")
 
 
+@pytest.mark.slow
 def test_installed_yizhi_migrates_builds_the_demo_and_verifies_its_data(
     installed: Path, tmp_path: Path
 ) -> None:
