@@ -40,8 +40,6 @@ SAMPLE_STREETS: dict[str, tuple[str, ...]] = {
 }
 #: Roads dividing two streets of one district: (road, street west of it, street east of it).
 STREET_DIVIDERS: tuple[tuple[str, str, str], ...] = (("河南中路", "310101002", "310101013"),)
-#: Densify WGS84 outlines to this step (degrees) before projecting them.
-SEGMENT_DEG = 0.0005
 #: A block farther than this from every seed is left for the unseeded communities.
 SEED_REACH_M = 250.0
 #: Size of a community made for an unseeded 居委会 (central Shanghai: 0.2-0.3 km² each).
@@ -100,22 +98,8 @@ def division_rows(divisions: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates("code").sort_values("code").reset_index(drop=True)
 
 
-def to_metric(geoms: Any, crs: str) -> np.ndarray:
-    """WGS84 geometries densified to :data:`SEGMENT_DEG` and projected to ``crs``.
-
-    Densifying first keeps the straight edges of a long box (the sample extent) from cutting
-    slivers off a district when both are projected: the district part is then exact to ~1e-9.
-    """
-    dense = shapely.segmentize(np.asarray(list(geoms), dtype=object), SEGMENT_DEG)
-    return np.asarray(gpd.GeoSeries(dense, crs="EPSG:4326").to_crs(crs).values, dtype=object)
-
-
 def district_part(extent: BaseGeometry, district: BaseGeometry) -> BaseGeometry:
     """The part of a district (metric) inside the sample extent (metric): polygons only."""
-    return _part(extent, district)
-
-
-def _part(extent: BaseGeometry, district: BaseGeometry) -> BaseGeometry:
     part = shapely.intersection(extent, district)
     polys = [g for g in shapely.get_parts(part) if g.geom_type == "Polygon" and g.area > 1.0]
     return shapely.union_all(polys) if polys else shapely.Polygon()
@@ -304,7 +288,7 @@ def derive_sample_boundaries(
         match = districts_m[districts_m["code"] == dcode]
         if match.empty:
             continue
-        part = _part(extent_m, shapely.union_all(np.asarray(match.geometry.values)))
+        part = district_part(extent_m, shapely.union_all(np.asarray(match.geometry.values)))
         if part.is_empty:
             continue
         parts = derive_part(part, list(streets), comms, roads_m, estates_m)

@@ -3,39 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import duckdb
 import numpy as np
 import shapely
-from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
+from address_registry._crs import metric_crs_at, to_metric
 from common.errors import InvalidInput
 
 #: Default tolerance of a split: the parts may miss or exceed the original footprint, and
 #: overlap each other, by at most this share of its area.
 SPLIT_TOLERANCE = 0.02
-
-
-@lru_cache(maxsize=64)
-def _to_utm(zone: int, north: bool) -> Transformer:
-    epsg = (32600 if north else 32700) + zone
-    return Transformer.from_crs(4326, epsg, always_xy=True)
-
-
-def to_metric(geoms: Sequence[BaseGeometry], anchor: BaseGeometry | None = None) -> list[Any]:
-    """Project WGS84 geometries to the UTM zone of ``anchor`` (default: the first geometry)."""
-    ref = (anchor if anchor is not None else geoms[0]).centroid
-    zone = int((ref.x + 180) // 6) % 60 + 1
-    transformer = _to_utm(zone, ref.y >= 0)
-
-    def _project(coords: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    return [shapely.transform(g, _project) for g in geoms]
 
 
 def as_polygon(value: Any, what: str) -> BaseGeometry:
@@ -69,8 +49,8 @@ def as_polygon(value: Any, what: str) -> BaseGeometry:
 
 
 def area_m2(geom: BaseGeometry) -> float:
-    """The area of a WGS84 geometry in square metres (UTM of its centroid)."""
-    return float(to_metric([geom])[0].area)
+    """The area of a WGS84 geometry in square metres (:func:`metric_crs_at` its centroid)."""
+    return float(to_metric([geom], metric_crs_at(geom))[0].area)
 
 
 def check_split_cover(
@@ -88,7 +68,7 @@ def check_split_cover(
             f"a split of {building_id} needs at least 2 parts, got {len(parts)}",
             building_id=building_id,
         )
-    metric = to_metric([original, *parts], anchor=original)
+    metric = to_metric([original, *parts], metric_crs_at(original))
     whole, pieces = metric[0], metric[1:]
     total = whole.area
     union = shapely.union_all(pieces)

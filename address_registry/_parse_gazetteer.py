@@ -115,8 +115,3 @@ def gazetteer() -> dict[str, frozenset[str]]:
 def name_prefixes() -> frozenset[str]:
     """Every prefix of every gazetteer name (stops the dictionary scan early)."""
     return frozenset(name[:k] for name in gazetteer() for k in range(1, len(name) + 1))
-
-
-def all_names() -> list[str]:
-    """Every gazetteer name (full and short forms), for protection lists."""
-    return list(gazetteer())

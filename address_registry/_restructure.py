@@ -15,6 +15,7 @@ from shapely.geometry.base import BaseGeometry
 
 import store
 from address_registry import _bitemporal as bt
+from address_registry._crs import metric_crs_at, to_metric
 from address_registry._lifecycle_base import (
     allocate_ids,
     check_community,
@@ -35,7 +36,6 @@ from address_registry._lifecycle_geom import (
     community_at,
     footprint_fields,
     nearest_part,
-    to_metric,
 )
 from address_registry._room_moves import (
     active_rooms,
@@ -98,7 +98,7 @@ def split(
         community_of = dict(zip(new_ids, communities, strict=True))
         rooms = active_rooms(con, building_id)
         targets = plan_split(rooms, row["geom"], geoms)
-        areas = [a.area for a in to_metric(geoms, anchor=row["geom"])]
+        areas = [a.area for a in to_metric(geoms, metric_crs_at(row["geom"]))]
         # doorplates go to the part containing them; the building's address goes with its own
         plates = doorplates_of(con, building_id)
         anchor = row["geom"].representative_point()
@@ -311,7 +311,7 @@ def _merged_geometry(
             )
         return union
     geom = as_polygon(geometry, "geometry")
-    metric = to_metric([geom, *geoms], anchor=geom)
+    metric = to_metric([geom, *geoms], metric_crs_at(geom))
     for bid, part in zip(ids, metric[1:], strict=True):
         missed = part.difference(metric[0]).area / part.area
         if missed > tolerance:

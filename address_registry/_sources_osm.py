@@ -71,7 +71,6 @@ TILEZEN_KIND_CLASS = {
     "path": "path",
     "rail": "rail",
 }
-ROAD_CLASSES = ("major", "minor", "lane", "path", "rail", "other")
 #: A road or minor road named like an alley (…弄, …巷) is a lane.
 _LANE_NAME = re.compile(r"(弄|巷)\s*$")
 

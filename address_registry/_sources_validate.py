@@ -28,14 +28,9 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from common import coords
+from common.coords import SUPPORTED_SYSTEMS, CoordSystem, is_lonlat, system_name
 from common.errors import InvalidInput
-
-#: Names accepted by ``crs=`` for the two Chinese offset systems that PROJ does not know.
-OFFSET_CRS = {"gcj02": "gcj02", "gcj-02": "gcj02", "bd09": "bd09", "bd-09": "bd09"}
-#: Names accepted by ``crs=`` for plain WGS84 longitude/latitude.
-WGS84_NAMES = {"wgs84", "wgs-84", "epsg:4326", "4326", "ogc:crs84", "crs84"}
-#: Geographic CRSs taken as WGS84 without conversion (CGCS2000 differs by centimetres).
-WGS84_COMPATIBLE = {"EPSG:4326", "OGC:CRS84", "EPSG:4490"}
 
 #: Geometry type families: what a loader may accept.
 POLYGONAL = frozenset({"Polygon", "MultiPolygon"})
@@ -183,7 +178,16 @@ def declared_crs(frame: gpd.GeoDataFrame) -> str | None:
 
 
 def _is_wgs84_compatible(crs_text: str | None) -> bool:
-    return crs_text is not None and crs_text.upper() in WGS84_COMPATIBLE
+    """Geographic CRSs taken as WGS84 without conversion (CGCS2000 differs by centimetres)."""
+    return crs_text is not None and is_lonlat(crs_text)
+
+
+def _named_system(crs: str) -> CoordSystem | None:
+    """The system of :mod:`common.coords` that ``crs`` names, if any."""
+    try:
+        return system_name(crs)
+    except InvalidInput:
+        return None
 
 
 def to_wgs84(
@@ -222,9 +226,9 @@ def to_wgs84(
             return frame, declared, declared
         return _geographic(frame, declared, problems), declared, declared
 
-    key = crs.strip().lower()
-    if key in OFFSET_CRS or key in WGS84_NAMES:
-        assumed = OFFSET_CRS.get(key, "EPSG:4326")
+    named = _named_system(crs)
+    if named in ("wgs84", "gcj02", "bd09"):  # CGCS2000 goes to PROJ: EPSG:4490
+        assumed = "EPSG:4326" if named == "wgs84" else str(named)
         if declared is not None and not _is_wgs84_compatible(declared):
             problems.add(
                 f"crs={crs!r} contradicts the declared CRS {declared!r} "
@@ -233,16 +237,15 @@ def to_wgs84(
             return frame, declared, assumed
         out = _geographic(frame.set_crs("EPSG:4326", allow_override=True), assumed, problems)
         if assumed in ("gcj02", "bd09") and not problems.items:
-            from common.coords import to_wgs84 as offset_to_wgs84  # lazily: only when needed
-
-            out = offset_to_wgs84(out, assumed)
+            out = coords.to_wgs84(out, assumed)
         return out, declared, assumed
 
     try:
         given = CRS.from_user_input(crs)
     except CRSError:
         problems.add(
-            f"crs={crs!r} is not a CRS that PROJ knows nor one of 'wgs84', 'gcj02', 'bd09'"
+            f"crs={crs!r} is not a CRS that PROJ knows nor one of "
+            + ", ".join(repr(name) for name in SUPPORTED_SYSTEMS)
         )
         return frame, declared, crs
     given_text = declared_crs(gpd.GeoDataFrame(geometry=[], crs=given)) or crs

@@ -27,7 +27,7 @@ import shapely
 import store
 from address_registry import _admin, _buildings, _doorplates, _rooms
 from address_registry._allocate import allocate_building_ids_bulk
-from address_registry._crs import metric_crs_for
+from address_registry._crs import metric_crs_for, to_metric
 from address_registry._inputs import WGS84, Sources, load_sample, read_boundaries
 from address_registry._quarantine import Quarantine
 from address_registry._write import insert, wkb
@@ -308,7 +308,7 @@ def _build_admin(
                         "union_of_official_communities",
                     )
     elif sources.extent is not None:
-        extent_m = _admin.to_metric([sources.extent], crs)[0]
+        extent_m = to_metric([sources.extent], crs)[0]
         roads_m = sources.roads.to_crs(crs)
         lu = sources.landuse
         estates_m = lu[
@@ -317,9 +317,7 @@ def _build_admin(
         ].to_crs(crs)
         derived = _admin.derive_sample_boundaries(
             admin,
-            sources.districts.set_geometry(
-                _admin.to_metric(sources.districts.geometry, crs), crs=crs
-            ),
+            sources.districts.set_geometry(to_metric(sources.districts.geometry, crs), crs=crs),
             extent_m,
             roads_m,
             estates_m,

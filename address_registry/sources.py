@@ -16,8 +16,9 @@ Rules applied by every loader (the same slugs as the ``registry_quarantine`` tab
 * file-level problems are collected and raised once as :class:`common.errors.InvalidInput`:
   a CRS that is not WGS84-compatible (EPSG:4326, OGC:CRS84, EPSG:4490) unless ``crs=`` says
   what it is, coordinates that cannot be longitude/latitude, missing columns;
-* ``crs="gcj02"`` / ``"bd09"`` converts with :func:`common.coords.to_wgs84` (imported only then);
-  any PROJ CRS (``crs="EPSG:4547"``) is transformed with pyproj;
+* ``crs="gcj02"`` / ``"bd09"`` (or another name :func:`common.coords.system_name` knows) is
+  converted with :func:`common.coords.to_wgs84`; any PROJ CRS (``crs="EPSG:4547"``) is
+  transformed with pyproj;
 * per row: ``missing_geometry``, ``empty_geometry``, ``unexpected_geometry_type``,
   ``invalid_geometry`` (only when :func:`shapely.make_valid` cannot keep the geometry family;
   repaired rows stay and are listed in ``report.repaired``), ``missing_source_id``,

@@ -1,10 +1,10 @@
 """Layers of a Shenzhen-size generated city, drawn with numpy in bulk (for the scale benchmarks).
 
-:func:`layers.sample.sample_layers` draws row by row in Python: right for the sample city, about
+:func:`layers.demo_data.sample_layers` draws row by row in Python: right for the sample city, about
 45 minutes for 17.7 million people. This module draws the same kinds of rows with the same rates
-(:data:`layers.sample.PEOPLE_PER_HOUSEHOLD`, the address-only share, enterprises, events and
+(:data:`layers.demo_data.PEOPLE_PER_HOUSEHOLD`, the address-only share, enterprises, events and
 sensors per resident, 1 % bad check characters) column by column, and writes the CSV files with
-pyarrow. Clerk-typed addresses go through :func:`layers.sample.clerk_address` (one fifth of the
+pyarrow. Clerk-typed addresses go through :func:`layers.demo_data.clerk_address` (one fifth of the
 people). The rows differ from ``sample_layers`` for the same seed; both are deterministic.
 """
 
@@ -18,9 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from layers import sample
-from layers.events import STATES
-from layers.sample import (
+from layers import demo_data
+from layers.demo_data import (
     ADDRESS_ONLY_SHARE,
     ENTERPRISES_PER_RESIDENT,
     EVENTS_PER_RESIDENT,
@@ -28,16 +27,17 @@ from layers.sample import (
     SENSORS_PER_RESIDENT,
     clerk_address,
 )
+from layers.events import STATES
 from layers.validate import USCC_ALPHABET, USCC_WEIGHTS
 
-_SURNAMES = np.array(sample.SURNAMES)
-_GIVEN = np.array(sample.GIVEN_NAMES)
-_INDUSTRIES = np.array(sample.INDUSTRIES)
-_DEPARTMENTS = np.array(sample.DEPARTMENTS)
-_EVENT_KINDS = np.array([kind for kind, _ in sample.EVENT_CODES])
-_EVENT_CODES = np.array([code for _, code in sample.EVENT_CODES])
-_SENSOR_TYPES = np.array(sample.SENSOR_TYPES)
-_SOURCES = np.array(sample.EVENT_SOURCES)
+_SURNAMES = np.array(demo_data.SURNAMES)
+_GIVEN = np.array(demo_data.GIVEN_NAMES)
+_INDUSTRIES = np.array(demo_data.INDUSTRIES)
+_DEPARTMENTS = np.array(demo_data.DEPARTMENTS)
+_EVENT_KINDS = np.array([kind for kind, _ in demo_data.EVENT_CODES])
+_EVENT_CODES = np.array([code for _, code in demo_data.EVENT_CODES])
+_SENSOR_TYPES = np.array(demo_data.SENSOR_TYPES)
+_SOURCES = np.array(demo_data.EVENT_SOURCES)
 
 
 def _mod11_2(bodies: np.ndarray) -> np.ndarray:

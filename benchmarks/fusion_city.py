@@ -3,10 +3,10 @@ compute the block data (``python -m benchmarks.fusion_city [--scale F] [--db STO
 
 Stages, each timed with its CPU seconds and the peak RSS of the process tree (sampled):
 
-1. register: :func:`address_registry.scaleup.generate_city` (skipped when ``--db`` has one);
+1. register: :func:`synthetic.city.generate_city` (skipped when ``--db`` has one);
 2. grids: :func:`grid_partition.store.partition_store` (skipped when a version is active);
 3. layers: :func:`benchmarks._city_layers.city_layers` (the rates of
-   :mod:`layers.sample`, drawn in bulk) with people capped at 17.7 M x scale (legal persons,
+   :mod:`layers.demo_data`, drawn in bulk) with people capped at 17.7 M x scale (legal persons,
    events and sensors follow at the Shenzhen ratios), then ``layers.ingest`` per kind (skipped
    when people are already loaded);
 4. **fusion** (the goal, issue 7: <= 10 min and <= 12 GiB on 2 cores at full scale):
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"scale": args.scale, "db": str(args.db)}
 
     if _count(con, "buildings") == 0:
-        from address_registry.scaleup import generate_city
+        from synthetic.city import generate_city
 
         with _stage(results, "register") as out:
             generate_city(con, args.scale, seed=args.seed)

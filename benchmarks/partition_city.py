@@ -1,7 +1,7 @@
 """Grid partition of a generated Shenzhen-size city: time, peak memory and quality
 (``python -m benchmarks.partition_city [--scale F] [--db STORE]``).
 
-Builds the register of the generated city (:func:`address_registry.scaleup.generate_city`, full
+Builds the register of the generated city (:func:`synthetic.city.generate_city`, full
 scale ≈ 600,000 buildings in ≈ 650 communities) into a DuckDB file, or reuses ``--db``, then
 partitions every community with :func:`grid_partition.store.partition_store` (default caps 150 /
 300 / 600; ``--workers`` processes, default the CPUs up to the ``threads`` setting) and prints a
@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--workers", type=int, default=None, help="worker processes")
     args = parser.parse_args(argv)
-    from address_registry.scaleup import generate_city
     from grid_partition._parallel import check_workers
     from grid_partition.store import partition_store
     from grid_partition.versions import quality
+    from synthetic.city import generate_city
 
     workers = check_workers(args.workers)
     scale = args.scale if args.scale is not None else (1.0 if args.db else 0.1)

@@ -1,7 +1,7 @@
 """Registry build of a generated Shenzhen-size city: time and peak memory
 (``python -m benchmarks.registry_build [--scale F] [--seed S]``).
 
-Generates the city with :func:`address_registry.scaleup.generate_sources` (full scale ≈ 600,000
+Generates the city with :func:`synthetic.city.generate_sources` (full scale ≈ 600,000
 buildings, ≈ 11 million estimated rooms, 10 districts, 75 streets, 650 communities), then builds
 its register into a fresh DuckDB file with :func:`address_registry.build.build_registry`. Prints a
 Markdown table: buildings, rooms, seconds per stage, total, peak RSS (psutil, sampled every
@@ -23,8 +23,8 @@ import psutil
 
 import store
 from address_registry.build import build_registry
-from address_registry.scaleup import generate_sources
 from benchmarks._report import emit, goal
+from synthetic.city import generate_sources
 
 GOAL_SECONDS = 300.0
 GOAL_BYTES = 8 * 1024**3

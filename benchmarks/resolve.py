@@ -4,7 +4,7 @@ Run: ``.venv/bin/python -m benchmarks.resolve [--db FILE] [--n 2000] [--calibrat
 Without ``--db`` the sample register is built from ``data/`` into a temporary store (≈ 20 s).
 
 - clean: every building's own address and 200 with a room;
-- noisy: ``--n`` variants from ``address_registry._variants`` with ``--seed`` (default 2);
+- noisy: ``--n`` variants from ``synthetic.addresses`` with ``--seed`` (default 2);
 - ``--calibrate`` first fits the isotonic calibration on variants of ``--fit-seed`` (default 1)
   and writes ``address_registry/models/resolve_calibration.json``;
 - throughput of ``resolve_many`` (parse cache cleared first) and single ``resolve`` p50/p99;
@@ -95,9 +95,9 @@ def main() -> None:
     import store
     from address_registry import _resolve_calibrate as cal
     from address_registry._resolve_index import index_for, index_size_bytes
-    from address_registry._variants import clean_addresses, variants
     from address_registry.build import build_registry
     from address_registry.resolve import resolve
+    from synthetic.addresses import clean_addresses, variants
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=None, help="an already built register")

@@ -57,6 +57,7 @@ __all__ = [
     "epsg_of",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
+    "is_lonlat",
     "metric_crs",
     "metric_crs_for_bounds",
     "out_of_china",
@@ -123,9 +124,10 @@ def system_name(crs: str | int | pyproj.CRS) -> CoordSystem:
     Parameters
     ----------
     crs
-        A name, case-insensitive: ``"wgs84"``/``"EPSG:4326"``, ``"cgcs2000"``/``"EPSG:4490"``,
-        ``"gcj02"`` (also ``"gcj-02"``), ``"bd09"`` (also ``"bd-09"``, ``"bd09ll"``); an EPSG
-        code (4326, 4490); or a :class:`pyproj.CRS` equal to EPSG:4326, OGC:CRS84 or EPSG:4490.
+        A name, case-insensitive, ``_`` read as ``-``: ``"wgs84"``/``"EPSG:4326"``,
+        ``"cgcs2000"``/``"EPSG:4490"``, ``"gcj02"`` (also ``"gcj-02"``), ``"bd09"`` (also
+        ``"bd-09"``, ``"bd09ll"``); an EPSG code (4326, 4490); or a :class:`pyproj.CRS` equal
+        to EPSG:4326, OGC:CRS84 or EPSG:4490.
 
     Returns
     -------
@@ -155,7 +157,7 @@ def system_name(crs: str | int | pyproj.CRS) -> CoordSystem:
             f"unknown coordinate system {crs!r}; supported: {_SUPPORTED_TEXT}", value=repr(crs)
         )
     else:
-        key = str(crs).strip().lower()
+        key = str(crs).strip().lower().replace("_", "-")
         shown = str(crs)
     try:
         return _ALIASES[key]
@@ -165,6 +167,22 @@ def system_name(crs: str | int | pyproj.CRS) -> CoordSystem:
             value=shown,
             supported=list(SUPPORTED_SYSTEMS),
         ) from None
+
+
+def is_lonlat(crs: str | int | pyproj.CRS) -> bool:
+    """Whether ``crs`` names plain longitude/latitude: WGS84 or CGCS2000 (they differ by
+    centimetres), as a file may declare it; False for GCJ-02, BD-09 (which no file format can
+    declare) and every other system.
+
+    Examples
+    --------
+    >>> is_lonlat("EPSG:4490"), is_lonlat("OGC:CRS84"), is_lonlat("gcj02"), is_lonlat("EPSG:3857")
+    (True, True, False, False)
+    """
+    try:
+        return _LEVEL[system_name(crs)] == 0
+    except InvalidInput:
+        return False
 
 
 def epsg_of(crs: str | int | pyproj.CRS) -> int | None:

@@ -1,5 +1,12 @@
 """Settings in layers: documented defaults here, overridden by ``YIZHI_*`` environment variables.
 
+yizhi runs from a checkout (``make install``: an editable install) or from an installed wheel
+(``pip install .``). The shipped files, the sample city ``data/`` and the schema
+``migrations/``, are found in either: at the top of the checkout, or inside this package
+(``common/data``, ``common/migrations``: the wheel maps the two folders there, see
+``pyproject.toml``). What yizhi makes (``var/``: the store, API keys, the audit log, the demo's
+HMAC key) goes to the checkout's ``var/``, or, installed, to ``var/`` in the current directory.
+
 >>> from common.settings import get_settings
 >>> get_settings().db_path.name
 'yizhi.duckdb'
@@ -9,12 +16,21 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Final
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: The repository (or installation) root: where ``data/``, ``migrations/`` and ``var/`` live.
-ROOT = Path(__file__).resolve().parents[1]
+_PACKAGE = Path(__file__).resolve().parent
+#: Whether yizhi runs from a checkout (``pyproject.toml`` and ``migrations/`` beside its
+#: packages) rather than from an installed wheel.
+FROM_CHECKOUT: Final = (_PACKAGE.parent / "pyproject.toml").is_file() and (
+    _PACKAGE.parent / "migrations"
+).is_dir()
+#: Where the shipped ``data/`` and ``migrations/`` are: the checkout, or in a wheel this package.
+SHIPPED: Final = _PACKAGE.parent if FROM_CHECKOUT else _PACKAGE
+#: Where ``var/`` is (what yizhi makes): the checkout, or, installed, the current directory.
+ROOT: Final = _PACKAGE.parent if FROM_CHECKOUT else Path.cwd()
 
 
 class Settings(BaseSettings):
@@ -22,12 +38,21 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="YIZHI_", extra="ignore")
 
-    db: Path = Field(ROOT / "var" / "yizhi.duckdb", description="The DuckDB store file.")
-    data_dir: Path = Field(ROOT / "data", description="The shipped sample data.")
-    migrations_dir: Path = Field(ROOT / "migrations", description="SQL migrations, NNNN_name.sql.")
+    db: Path = Field(
+        ROOT / "var" / "yizhi.duckdb",
+        description="The DuckDB store file (default: var/ of the checkout, or, installed from a "
+        "wheel, var/ in the current directory).",
+    )
+    data_dir: Path = Field(
+        SHIPPED / "data", description="The shipped sample data (data/, installed with yizhi)."
+    )
+    migrations_dir: Path = Field(
+        SHIPPED / "migrations",
+        description="SQL migrations, NNNN_name.sql (migrations/, installed with yizhi).",
+    )
     shared_dir: Path = Field(
         ROOT.parent / "shared",
-        description="Optional evaluation data beside the repository; tests skip without it.",
+        description="Optional evaluation data beside the checkout; tests skip without it.",
     )
     hmac_secret: SecretStr = Field(
         SecretStr(""),

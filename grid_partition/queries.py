@@ -39,3 +39,27 @@ def active_version(con: duckdb.DuckDBPyConnection) -> int:
     if row is None or row[0] is None:
         raise NoActiveGridVersion("no active grid version: run `yizhi grid partition` first")
     return int(row[0])
+
+
+# --- read by the pipeline's summary -----------------------------------------------------------
+
+
+def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Grids of the active version, for the demo's closing summary (:mod:`yizhi.pipeline`).
+
+    Keys: ``grids``, ``micro_grids``, ``unit_grids``; all 0 when no version is active.
+    """
+    try:
+        version = active_version(con)
+    except NoActiveGridVersion:
+        return {"grids": 0, "micro_grids": 0, "unit_grids": 0}
+    row = con.execute(
+        """
+        SELECT (SELECT count(*) FROM grids WHERE version_id = $v),
+               (SELECT count(*) FROM micro_grids WHERE version_id = $v),
+               (SELECT count(*) FROM unit_grids WHERE version_id = $v)
+        """,
+        {"v": version},
+    ).fetchone()
+    grids, micro, unit = (int(v) for v in row or (0, 0, 0))
+    return {"grids": grids, "micro_grids": micro, "unit_grids": unit}

@@ -27,6 +27,7 @@ from typing import Any
 
 import duckdb
 
+from common.coords import is_lonlat
 from common.errors import InvalidInput
 from layers.schemas import Kind
 
@@ -40,9 +41,6 @@ FORMATS = {
     ".json": "geo",
     ".gpkg": "geo",
 }
-#: CRS a geo file may declare: the numbers are then longitude/latitude (whatever --crs says about
-#: a GCJ-02 or BD-09 offset, which no file format can declare).
-GEOGRAPHIC_CRS = {"EPSG:4326", "EPSG:4490", "OGC:CRS84", "CRS84"}
 _SNIFF_BYTES = 1 << 20
 
 
@@ -314,7 +312,9 @@ def _open_geo(con: duckdb.DuckDBPyConnection, kind: Kind, path: Path, mapping: M
     except Exception as exc:  # pyogrio raises its own DataSourceError / DataLayerError
         raise InvalidInput(f"{path}: cannot be read as GeoJSON/GeoPackage: {exc}") from exc
     crs = info.get("crs")
-    if crs and crs.upper() not in GEOGRAPHIC_CRS:
+    # a file declaring longitude/latitude may still hold GCJ-02 or BD-09 numbers (--crs says
+    # so: no file format can declare them)
+    if crs and not is_lonlat(crs):
         raise InvalidInput(
             f"{path}: the file declares CRS {crs!r}; layers take longitude/latitude "
             "(EPSG:4326 / EPSG:4490, or GCJ-02 / BD-09 numbers with --crs); reproject it first"

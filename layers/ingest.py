@@ -31,6 +31,8 @@ from typing import Any
 import duckdb
 
 import store
+from address_registry import queries as registry
+from common.coords import SUPPORTED_SYSTEMS, CoordSystem, system_name, transform
 from common.errors import Conflict, InvalidInput
 from layers import privacy
 from layers._read import Mapping, Source, load_mapping, open_source
@@ -39,7 +41,6 @@ from layers.schemas import Kind, get_kind
 
 #: The default city area (the sample: the Bund and Lujiazui, Shanghai), lon/lat WGS84.
 DEFAULT_BBOX = (121.40, 31.15, 121.60, 31.30)
-CRS_NAMES = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
 Step = Callable[[str], None]
 
@@ -79,14 +80,9 @@ def file_sha256(path: Path) -> str:
 def _inside_sql(con: duckdb.DuckDBPyConnection, bounds: Any) -> str:
     """SQL condition over ``_lon``/``_lat``: the point lies in the city."""
     if bounds is None:
-        row = con.execute(
-            "SELECT count(*) FROM admin_areas WHERE level = 'district' AND geom IS NOT NULL"
-        ).fetchone()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _layer_city AS {registry.city_area_sql()}")
+        row = con.execute("SELECT count(*) FROM _layer_city").fetchone()
         if row and row[0]:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _layer_city AS SELECT ST_Union_Agg(geom) AS geom "
-                "FROM admin_areas WHERE level = 'district' AND geom IS NOT NULL"
-            )
             return "ST_Intersects((SELECT geom FROM _layer_city), ST_Point(_lon, _lat))"
         bounds = DEFAULT_BBOX
     if isinstance(bounds, str):
@@ -250,18 +246,15 @@ def _slice_rejects(con: duckdb.DuckDBPyConnection, file: Path, offset: int) -> t
 
 
 def _convert_crs(
-    con: duckdb.DuckDBPyConnection, src_sql: str, crs: str, line_from_rowid: int | None = None
+    con: duckdb.DuckDBPyConnection,
+    src_sql: str,
+    crs: CoordSystem,
+    line_from_rowid: int | None = None,
 ) -> str:
     """Materialise the input with lon/lat converted from GCJ-02/BD-09 to WGS84."""
     import numpy as np
     import pyarrow as pa
 
-    try:
-        from common.coords import transform
-    except ImportError as exc:  # pragma: no cover - depends on the coords module being present
-        raise InvalidInput(
-            f"--crs {crs} needs common.coords, which is not available: {exc}"
-        ) from exc
     _materialise(con, "_layer_src", f"SELECT * FROM {src_sql}", line_from_rowid)
     arrow = con.execute(
         "SELECT _line, TRY_CAST(lon AS DOUBLE) AS x, TRY_CAST(lat AS DOUBLE) AS y FROM _layer_src "
@@ -287,14 +280,41 @@ def _convert_crs(
     return "_layer_src"
 
 
-def _check_row_crs(con: duckdb.DuckDBPyConnection, src: Source, crs: str) -> None:
-    """A per-row ``crs`` column must agree with the declared CRS on every line."""
+def _crs_name(given: str) -> CoordSystem:
+    """The canonical name of a CRS the caller declares (:func:`common.coords.system_name`).
+
+    Raises
+    ------
+    InvalidInput
+        Naming it and listing the names accepted.
+    """
+    try:
+        return system_name(given)
+    except InvalidInput:
+        raise InvalidInput(f"unknown CRS {given!r}; use one of {list(SUPPORTED_SYSTEMS)}") from None
+
+
+def _names_system(text: str, crs: CoordSystem) -> bool:
+    try:
+        return system_name(text) == crs
+    except InvalidInput:
+        return False
+
+
+def _check_row_crs(con: duckdb.DuckDBPyConnection, src: Source, crs: CoordSystem) -> None:
+    """A per-row ``crs`` column must name the declared CRS on every line (any of its names)."""
     if "crs" not in src.present:
         return
+    named = con.execute(
+        f"SELECT DISTINCT trim(crs) FROM {src.numbered_sql} WHERE trim(crs) <> ''"
+    ).fetchall()
+    other = [text for (text,) in named if not _names_system(text, crs)]
+    if not other:
+        return
     row = con.execute(
-        f"SELECT _line, crs FROM {src.numbered_sql} WHERE crs IS NOT NULL AND trim(crs) <> '' "
-        f"AND lower(replace(replace(trim(crs), '-', ''), '_', '')) <> ? ORDER BY _line LIMIT 1",
-        [crs],
+        f"SELECT _line, crs FROM {src.numbered_sql} WHERE list_contains(?, trim(crs)) "
+        "ORDER BY _line LIMIT 1",
+        [other],
     ).fetchone()
     if row:
         raise InvalidInput(
@@ -405,13 +425,14 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection) -> None:
 def _mark_unknown_rooms(con: duckdb.DuckDBPyConnection, kind: Kind) -> None:
     if "room_id" not in kind.columns:
         return
-    row = con.execute("SELECT EXISTS (SELECT 1 FROM rooms)").fetchone()
+    rooms = registry.room_ids_sql()
+    row = con.execute(f"SELECT EXISTS ({rooms})").fetchone()
     if not (row and row[0]):
         return  # no register yet: only the format of room IDs is checked
     con.execute(
         "UPDATE _layer_checked SET reasons = list_append(reasons, 'unknown_room'), "
         "room_id = o_room_id WHERE o_room_id IS NOT NULL AND NOT list_contains(reasons, "
-        "'bad_room_id') AND o_room_id NOT IN (SELECT room_id FROM rooms)"
+        f"'bad_room_id') AND o_room_id NOT IN ({rooms})"
     )
 
 
@@ -529,7 +550,8 @@ def ingest(
         Canonical column -> file column (a dict, a :class:`Mapping` or a JSON/TOML/YAML file).
     crs
         The CRS of the coordinates: ``wgs84`` (default), ``cgcs2000`` (taken as WGS84: they differ
-        by centimetres), ``gcj02`` or ``bd09`` (converted to WGS84).
+        by centimetres), ``gcj02`` or ``bd09`` (converted to WGS84), or another name of one of
+        them (:func:`common.coords.system_name`: ``EPSG:4326``, ``GCJ-02`` ...).
     bounds
         The city: ``(minlon, minlat, maxlon, maxlat)`` or a WKT polygon. Default: the union of
         the register's districts when it has any, else :data:`DEFAULT_BBOX`.
@@ -569,9 +591,7 @@ def ingest(
     secret = secret if secret is not None else privacy.load_secret(demo=demo)
     spec = get_kind(kind, secret)
     mp = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
-    crs = (crs or mp.crs or "wgs84").lower().replace("-", "").replace("_", "")
-    if crs not in CRS_NAMES:
-        raise InvalidInput(f"unknown CRS {crs!r}; use one of {list(CRS_NAMES)}")
+    system = _crs_name(crs or mp.crs or "wgs84")
     if not path.is_file():
         raise InvalidInput(f"no such input file: {path}")
     batch_id = f"{spec.name}-{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -587,11 +607,11 @@ def ingest(
             note("read")
             src = open_source(con, spec, path, mp, Path(tmp))
             if spec.has_point:
-                _check_row_crs(con, src, crs)
+                _check_row_crs(con, src, system)
             from_sql, line_from_rowid = src.from_sql, src.line_from_rowid
-            if spec.has_point and crs in ("gcj02", "bd09") and "lon" in src.present:
+            if spec.has_point and system in ("gcj02", "bd09") and "lon" in src.present:
                 note("convert")
-                from_sql = _convert_crs(con, from_sql, crs, line_from_rowid)
+                from_sql = _convert_crs(con, from_sql, system, line_from_rowid)
                 line_from_rowid = None  # _layer_src has its lines
             inside = _inside_sql(con, bounds) if spec.has_point else "true"
             if line_from_rowid is not None and (spec.join or "SELECT" in inside):

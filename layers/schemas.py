@@ -29,9 +29,6 @@ from dataclasses import dataclass, field
 from layers import privacy
 from layers import validate as v
 
-#: Reason slugs of the rows of every kind (documented in docs/layers.md).
-COMMON_REASONS = ("missing_source_id", "duplicate_source_id", "malformed_row")
-
 CARE_TAGS = (
     "elderly_alone",
     "left_behind_child",

@@ -20,7 +20,13 @@ from store._cache import (
     version_token,
 )
 from store._connect import connect, spatial_extension_path
-from store._migrations import Migration, applied_versions, available_migrations, migrate
+from store._migrations import (
+    Migration,
+    applied_versions,
+    available_migrations,
+    migrate,
+    table_counts,
+)
 from store._transaction import transaction
 
 #: The tables the store itself keeps (see docs/architecture.md for every owner's).
@@ -42,6 +48,7 @@ __all__ = [
     "peek",
     "spatial_extension_path",
     "store_key",
+    "table_counts",
     "transaction",
     "version_token",
 ]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import duckdb
 
-from common.errors import SchemaError
+from common.errors import Conflict, SchemaError
 from common.settings import get_settings
+from store._transaction import transaction
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -36,9 +37,11 @@ def available_migrations(directory: Path | None = None) -> list[Migration]:
     Raises
     ------
     SchemaError
-        When a file is misnamed or two files share a version.
+        When the directory does not exist, a file is misnamed or two files share a version.
     """
     directory = directory or get_settings().migrations_dir
+    if not directory.is_dir():
+        raise SchemaError(f"no migrations directory {str(directory)!r} (YIZHI_MIGRATIONS_DIR)")
     found: dict[int, Migration] = {}
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)
@@ -78,6 +81,19 @@ def applied_versions(con: duckdb.DuckDBPyConnection) -> dict[int, str]:
     if not _has_ledger(con):
         return {}
     return dict(con.execute("SELECT version, checksum FROM schema_migrations").fetchall())
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The row count of every table of the store, by name (``yizhi db status``)."""
+    names = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+        "ORDER BY table_name"
+    ).fetchall()
+    counts = {}
+    for (name,) in names:
+        row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+        counts[str(name)] = int(row[0]) if row else 0
+    return counts
 
 
 def check_version(con: duckdb.DuckDBPyConnection, migrations: list[Migration] | None = None) -> int:
@@ -137,16 +153,14 @@ def migrate(
     for m in migrations:
         if m.version <= current or (target is not None and m.version > target):
             continue
-        con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(m.sql)
-            con.execute(
-                "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
-                [m.version, m.name, m.checksum],
-            )
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            con.execute("ROLLBACK")
+            with transaction(con):
+                con.execute(m.sql)
+                con.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
+                    [m.version, m.name, m.checksum],
+                )
+        except (duckdb.Error, Conflict) as exc:
             raise SchemaError(
                 f"migration {m.path.name} failed and was rolled back; the database stays at "
                 f"version {current}: {exc}"

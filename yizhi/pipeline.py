@@ -23,6 +23,7 @@ import duckdb
 import common
 from common.errors import InvalidInput
 from common.settings import Settings, get_settings
+from yizhi.manifest import sha256
 
 #: The table the pipeline keeps (its stages' fingerprints); see docs/architecture.md.
 TABLES = frozenset({"pipeline_stages"})
@@ -53,14 +54,6 @@ class StageResult:
     summary: dict[str, Any]
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _sources_under(*relative: str) -> Callable[[Settings], list[Path]]:
     def inputs(settings: Settings) -> list[Path]:
         files: list[Path] = []
@@ -76,7 +69,7 @@ def fingerprint(stage: Stage, settings: Settings, upstream: Iterable[str]) -> st
     """Hash of the code version, the stage's input files and its upstream fingerprints."""
     digest = hashlib.sha256(f"{common.__version__}|{stage.name}".encode())
     for path in stage.inputs(settings):
-        digest.update(f"{path.name}:{_file_digest(path)}".encode())
+        digest.update(f"{path.name}:{sha256(path)}".encode())
     for value in upstream:
         digest.update(value.encode())
     return digest.hexdigest()
@@ -107,7 +100,7 @@ def _stage_grids(
     con: duckdb.DuckDBPyConnection, settings: Settings, step: StepFn
 ) -> dict[str, Any]:
     from address_registry.sources import water_from_geojson
-    from grid_partition._parallel import default_workers
+    from common.workers import default_workers
     from grid_partition.store import partition_store
     from grid_partition.versions import quality
 
@@ -135,8 +128,8 @@ LAYER_KINDS = ("people", "legal_persons", "houses", "events", "sensors", "readin
 def _stage_layers(
     con: duckdb.DuckDBPyConnection, settings: Settings, step: StepFn
 ) -> dict[str, Any]:
+    from layers.demo_data import sample_layers
     from layers.ingest import ingest
-    from layers.sample import sample_layers
 
     out_dir = settings.db.parent / "sample-layers"
     step("generate the sample layers")
@@ -270,48 +263,23 @@ def run_pipeline(
 
 
 def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Counts of what the store holds, for the demo's closing summary."""
-    tables = {
-        r[0]
-        for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-        ).fetchall()
+    """Counts of what the store holds, for the demo's closing summary: each from its owner."""
+    from address_registry import queries as registry
+    from fusion import queries as fusion
+    from grid_partition import queries as grids
+    from layers import queries as layers
+
+    held, grid, records = registry.counts(con), grids.counts(con), layers.counts(con)
+    out: dict[str, Any] = {key: n for key, n in held.items() if key != "quarantined"}
+    out |= {
+        "quarantined (registry)": held["quarantined"],
+        "grids": grid["grids"],
+        "micro-grids": grid["micro_grids"],
+        "unit grids": grid["unit_grids"],
+        "quarantined (layers)": records["quarantined"],
     }
-    queries = {
-        "communities": "SELECT count(*) FROM admin_areas "
-        "WHERE level = 'community' AND geom IS NOT NULL",
-        "roads": "SELECT count(*) FROM roads",
-        "doorplates": "SELECT count(*) FROM doorplates",
-        "buildings": "SELECT count(*) FROM buildings WHERE status = 'active'",
-        "rooms": "SELECT count(*) FROM rooms WHERE status = 'active'",
-        "households": "SELECT coalesce(sum(households), 0) FROM buildings WHERE status = 'active'",
-        "quarantined (registry)": "SELECT count(*) FROM registry_quarantine",
-        "grids": "SELECT count(*) FROM grids WHERE version_id = "
-        "(SELECT max(version_id) FROM grid_versions WHERE status = 'active')",
-        "micro-grids": "SELECT count(*) FROM micro_grids WHERE version_id = "
-        "(SELECT max(version_id) FROM grid_versions WHERE status = 'active')",
-        "unit grids": "SELECT count(*) FROM unit_grids WHERE version_id = "
-        "(SELECT max(version_id) FROM grid_versions WHERE status = 'active')",
-        "quarantined (layers)": "SELECT count(*) FROM layer_quarantine",
-    }
-    out: dict[str, Any] = {}
-    for key, sql in queries.items():
-        table = sql.split(" FROM ")[1].split()[0]
-        if table in tables:
-            row = con.execute(sql).fetchone()
-            out[key] = int(row[0]) if row else 0
-    fused = {"links", "unlinked"} <= tables
+    linked = fusion.link_counts(con)
     for layer in LAYER_KINDS[:-1]:  # readings belong to their sensors
-        if layer not in tables:
-            continue
-        row = con.execute(f"SELECT count(*) FROM {layer}").fetchone()
-        total = int(row[0]) if row else 0
-        if not fused:
-            out[layer.replace("_", " ")] = total
-            continue
-        linked, unlinked = (
-            int(con.execute(f"SELECT count(*) FROM {t} WHERE layer = ?", [layer]).fetchone()[0])  # type: ignore[index]
-            for t in ("links", "unlinked")
-        )
-        out[layer.replace("_", " ")] = f"{total:,} ({linked:,} linked, {unlinked:,} unlinked)"
+        done, left = linked.get(layer, (0, 0))
+        out[layer.replace("_", " ")] = f"{records[layer]:,} ({done:,} linked, {left:,} unlinked)"
     return out

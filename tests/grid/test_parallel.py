@@ -34,7 +34,7 @@ _TABLES = {
 def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A store file holding the register of a small generated city (no grid version)."""
     import store
-    from address_registry.scaleup import generate_city
+    from synthetic.city import generate_city
 
     path = tmp_path_factory.mktemp("city") / "city.duckdb"
     con = store.connect(path)

@@ -211,7 +211,7 @@ def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return math.hypot(dx, dy)
 
 
-@pytest.mark.parametrize("crs", ["gcj02", "bd09"])
+@pytest.mark.parametrize("crs", ["gcj02", "bd09", "GCJ_02", "bd09ll"])
 def test_offset_crs_lands_within_a_metre(
     con: duckdb.DuckDBPyConnection, write_csv: WriteCsv, crs: str
 ) -> None:
@@ -243,6 +243,23 @@ def test_mixed_crs_is_refused_with_line_and_column(
     )
     with pytest.raises(InvalidInput, match=r"mixed.csv: line 3, column 'crs': 'GCJ-02'"):
         ingest(con, "legal_persons", path, secret=SECRET)
+
+
+def test_a_crs_column_may_name_the_declared_crs_by_any_of_its_names(
+    con: duckdb.DuckDBPyConnection, write_csv: WriteCsv
+) -> None:
+    # one table of names (common.coords.system_name) for --crs and the crs column
+    path = write_csv(
+        "named.csv",
+        ["source_id", "uscc", "name", "lon", "lat", "crs"],
+        [
+            ["L1", "91350100M000100Y43", "甲", "121.49", "31.24", "wgs84"],
+            ["L2", "91110000600037341L", "乙", "121.50", "31.24", "EPSG:4326"],
+            ["L3", "91350100M000100Y43", "丙", "121.50", "31.25", " WGS_84 "],
+        ],
+    )
+    report = ingest(con, "legal_persons", path, crs="epsg:4326", secret=SECRET)
+    assert (report.loaded, report.quarantined) == (3, 0)
 
 
 EVENT_HEADER = ["source_id", "category_kind", "category", "source", "description", "lon", "lat",

@@ -12,7 +12,7 @@ import shapely
 
 import store
 from address_registry import _admin
-from address_registry._crs import metric_crs_for
+from address_registry._crs import metric_crs_for, to_metric
 from address_registry._inputs import load_sample
 from address_registry.build import build_registry
 from address_registry.ids import is_valid_building_id
@@ -128,10 +128,10 @@ def test_communities_tile_streets_and_streets_tile_the_district_part(
     # streets tile the part of each district inside the sample extent
     sources = load_sample(data_dir)
     crs = metric_crs_for(sources.buildings)
-    extent = _admin.to_metric([sources.extent], crs)[0]
+    extent = to_metric([sources.extent], crs)[0]
     for district, streets in _admin.SAMPLE_STREETS.items():
         geom = sources.districts.loc[sources.districts["code"] == district].geometry
-        part = _admin.district_part(extent, shapely.union_all(_admin.to_metric(geom, crs)))
+        part = _admin.district_part(extent, shapely.union_all(to_metric(geom, crs)))
         total = scalar(
             sample,
             "SELECT sum(area_m2) FROM admin_areas WHERE code IN ("

@@ -112,6 +112,18 @@ def test_failed_migration_leaves_previous_version(tmp_path: Path, db_path: Path)
     con.close()
 
 
+def test_migration_that_ends_its_own_transaction_is_named(tmp_path: Path, db_path: Path) -> None:
+    # a COMMIT inside the file ends the runner's transaction, so the runner's own COMMIT fails:
+    # the error raised names the file, not the ROLLBACK that then finds no transaction
+    broken = dict(TOY)
+    broken["0003_seed.sql"] = "CREATE TABLE half_done (x INTEGER);\nCOMMIT;"
+    migrations = _write(tmp_path / "m", broken)
+    con = store.connect(db_path, migrate=False)
+    with pytest.raises(SchemaError, match=r"migration 0003_seed.sql failed"):
+        store.migrate(con, migrations=migrations)
+    con.close()
+
+
 def test_refuses_database_newer_than_code(tmp_path: Path, db_path: Path) -> None:
     migrations = _write(tmp_path / "new", TOY)
     con = store.connect(db_path, migrate=False)
@@ -150,6 +162,12 @@ def test_bad_migration_directories(tmp_path: Path, names: list[str], message: st
         (directory / name).write_text("SELECT 1;")
     with pytest.raises(SchemaError, match=message):
         available_migrations(directory)
+
+
+def test_missing_migration_directory_is_an_error(tmp_path: Path) -> None:
+    # an installation without its migrations must not look like an up-to-date store
+    with pytest.raises(SchemaError, match="no migrations directory"):
+        available_migrations(tmp_path / "nowhere")
 
 
 def test_read_only_reader_sees_data_and_cannot_write(db_path: Path) -> None:

@@ -33,14 +33,7 @@ def status_cmd(db: Path | None = DbOption, as_json: bool = JsonOption) -> None:
     import store
 
     con = store.connect(db, read_only=True)
-    tables = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-        "ORDER BY table_name"
-    ).fetchall()
-    counts = {
-        name: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
-        for (name,) in tables
-    }
+    counts = store.table_counts(con)
     version = max(store.applied_versions(con), default=0)
     con.close()
     emit({"version": version, "tables": counts}, as_json=as_json, title="store")

@@ -98,17 +98,14 @@ def ingest_cmd(
 def categories_cmd(db: Path | None = DbOption, as_json: bool = JsonOption) -> None:
     """List the event categories (部件/事件 classes) with their SLA hours."""
     import store
+    from layers.queries import event_categories
 
     con = store.connect(db)
     try:
-        rows = con.execute(
-            "SELECT kind, code, major_name, minor_name, sla_hours FROM event_categories "
-            "ORDER BY kind DESC, code"
-        ).fetchall()
+        rows = event_categories(con)
     finally:
         con.close()
-    keys = ("kind", "code", "major", "minor", "sla_hours")
-    emit([dict(zip(keys, r, strict=True)) for r in rows], as_json=as_json, title="event categories")
+    emit(rows, as_json=as_json, title="event categories")
 
 
 @app.command("transition")
@@ -149,7 +146,7 @@ def sample_cmd(
     """Generate sample layer files (people, legal persons, ...) from the register's rooms."""
     import store
     from common.settings import get_settings
-    from layers.sample import sample_layers
+    from layers.demo_data import sample_layers
 
     con = store.connect(db, read_only=True)
     try:

@@ -109,7 +109,7 @@ def _resolve_file(
     import sys
 
     import store
-    from address_registry._resolve_files import read_table, resolve_frame, write_table
+    from address_registry.files import read_table, resolve_frame, write_table
     from common.errors import NotFound
     from yizhi.cli._common import progress
 

@@ -1,11 +1,13 @@
-"""Deterministic sample layers generated from the register's rooms and buildings.
+"""The demo's layer generator: deterministic sample layers drawn from the register's rooms.
 
-People, legal persons, houses, events, sensors and sensor readings are drawn from the rooms of
-``rooms`` and the buildings of ``buildings`` (``migrations/0001_registry.sql``), with a seed, at
-the rates of a real street (Chongqing F street: 184,200 residents, 28,000 enterprises; a city of
-17.7 million people has about a million events a year and 100,000 sensors). A small share of rows
-is deliberately bad (``bad_rate``) so that the quarantine has something to show. The files are
-CSV in the default columns of :mod:`layers.schemas`, ready for ``yizhi layers ingest``.
+``yizhi demo`` writes these files and ingests them like a department's export (``yizhi layers
+sample`` writes them alone). People, legal persons, houses, events, sensors and sensor readings
+are drawn from the register's active rooms and buildings (:mod:`address_registry.queries`),
+with a seed, at the rates of a real street (Chongqing F street: 184,200 residents, 28,000
+enterprises; a city of 17.7 million people has about a million events a year and 100,000
+sensors). A small share of rows is deliberately bad (``bad_rate``) so that the quarantine has
+something to show. The files are CSV in the default columns of :mod:`layers.schemas`, ready for
+``yizhi layers ingest``.
 
 >>> import store
 >>> con = store.connect(":memory:")
@@ -26,6 +28,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from address_registry import queries as registry
 from address_registry.ids import mod11_2
 from common.errors import NotFound
 from layers.events import STATES
@@ -70,7 +73,7 @@ def _uscc(rng: np.random.Generator, county: str) -> str:
 
 
 _NUMERALS = str.maketrans("0123456789", "〇一二三四五六七八九")
-#: Digits that belong to a name in a generated city (:mod:`address_registry.scaleup`): the
+#: Digits that belong to a name in a generated city (:mod:`synthetic.city`): the
 #: areas ``生成1区`` / ``生成001街道`` and the ``·NNN`` tile tag of a road (``滇池路·004``).
 _NAME_DIGITS = re.compile(r"(生成[0-9]+|·[0-9]{3})")
 
@@ -168,8 +171,8 @@ def sample_layers(
     """
     rooms = con.execute(
         "SELECT r.room_id, b.building_id, coalesce(b.address, b.name, '') AS address, "
-        "b.lon, b.lat, b.community_code, r.use FROM rooms r JOIN buildings b USING (building_id) "
-        "WHERE r.status = 'active' AND b.status = 'active' ORDER BY r.room_id"
+        f"b.lon, b.lat, b.community_code, r.use FROM ({registry.active_rooms_sql()}) r "
+        f"JOIN ({registry.active_buildings_sql()}) b USING (building_id) ORDER BY r.room_id"
     ).fetchall()
     homes = [r for r in rooms if (r[6] or "household") == "household"]
     if not homes:

@@ -10,7 +10,7 @@ import shapely
 import store
 from address_registry._inputs import load_sample
 from address_registry.build import build_registry
-from address_registry.scaleup import generate_sources
+from synthetic.city import generate_sources
 
 
 def test_generated_city(data_dir: Path, db_path: Path) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from address_registry.ids import building_id, room_id
 from common.errors import NotFound
+from layers.demo_data import sample_layers
 from layers.ingest import ingest
-from layers.sample import sample_layers
 
 from ._helpers import SECRET
 
