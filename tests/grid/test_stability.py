@@ -10,7 +10,7 @@ import shapely
 
 from common.errors import InvalidInput
 from grid_partition import GridPartitioner
-from grid_partition._synthetic import synthetic_community
+from synthetic.communities import synthetic_community
 from grid_partition.quality import churn
 
 
