@@ -22,10 +22,10 @@ import pandas as pd
 
 from grid_partition import GridPartitioner
 from grid_partition._graph import building_graph, region_fragments
-from synthetic.communities import synthetic_community
 from grid_partition._validate import normalise
 from grid_partition.boundaries import region_polygons
 from grid_partition.quality import polsby_popper
+from synthetic.communities import synthetic_community
 
 CAP = 150
 #: Scaling runs put 10k-30k buildings in one community; a larger grid cap keeps the grid
