@@ -8,7 +8,7 @@ the stored versions (``grid_versions.params``), the planner edits and the API.
 {'open_cap': 100, 'closed_cap': 300, 'grid_cap': 600}
 >>> caps.micro_cap([False, True]).tolist()
 [100, 300]
->>> Caps(grid_cap=0).check()
+>>> Caps.checked(150, 300, 0)
 Traceback (most recent call last):
   ...
 common.errors.InvalidInput: caps must be positive integers: grid_cap=0
@@ -65,16 +65,32 @@ class Caps:
             np.int64
         )
 
-    def check(self) -> None:
-        """Refuse caps and options that no community could use (before any work starts).
+    @classmethod
+    def checked(
+        cls,
+        open_cap: float,
+        closed_cap: float,
+        grid_cap: float,
+        split_buildings: str = "needed",
+        fill: float = 0.92,
+    ) -> Caps:
+        """Caps from a caller's values, refused when no community could use them (before any
+        work starts): integer caps, ``fill`` a float.
 
         Raises
         ------
         InvalidInput
             See :func:`check_caps` and :func:`check_options`.
         """
-        check_caps(open_cap=self.open_cap, closed_cap=self.closed_cap, grid_cap=self.grid_cap)
-        check_options(self.split_buildings, self.fill)
+        check_caps(open_cap=open_cap, closed_cap=closed_cap, grid_cap=grid_cap)
+        check_options(split_buildings, fill)
+        return cls(
+            int(open_cap),
+            int(closed_cap),
+            int(grid_cap),
+            "needed" if split_buildings == "needed" else "large",
+            float(fill),
+        )
 
 
 def check_caps(**caps: float) -> None:

@@ -174,16 +174,10 @@ class GridPartitioner:
 
     # -- work -----------------------------------------------------------------------------
 
-    def _caps(self) -> Caps:
-        """The caps and options of this partitioner, checked."""
-        raw = Caps(self.open_cap, self.closed_cap, self.grid_cap, self.split_buildings, self.fill)
-        raw.check()
-        return Caps(
-            int(raw.open_cap), int(raw.closed_cap), int(raw.grid_cap), raw.split_buildings, raw.fill
-        )
-
     def _check(self) -> tuple[Buildings, Caps]:
-        caps = self._caps()
+        caps = Caps.checked(
+            self.open_cap, self.closed_cap, self.grid_cap, self.split_buildings, self.fill
+        )
         if not (
             isinstance(self.community_code, str)
             and len(self.community_code) == 12

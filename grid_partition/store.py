@@ -75,9 +75,8 @@ def partition_store(
     int
         The new version id (status active; the previous active one is superseded).
     """
-    Caps(open_cap, closed_cap, grid_cap, split_buildings, fill).check()
+    caps = Caps.checked(open_cap, closed_cap, grid_cap, split_buildings, fill)
     n_workers = check_workers(workers)
-    caps = Caps(int(open_cap), int(closed_cap), int(grid_cap), split_buildings, float(fill))
     codes = community_codes(con, communities)
     if not codes:
         raise InvalidInput("the register holds no community with a boundary and buildings")
