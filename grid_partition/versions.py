@@ -246,28 +246,21 @@ def point_index(
 
     This is what :func:`grid_at` looks points up in; a server keeps it and answers points with
     no SQL (``index.at(lon, lat)`` gives the grid, micro-grid and unit grid at a WGS84 point).
-    Both the active version and the index are kept by :func:`store.cached`, so a lookup costs
-    no query until the grids change (and one small query per recheck).
+    The version and its index are kept by :func:`store.cached` (the active one apart from
+    those asked by number), rebuilt when the grids' data version moves.
 
     Raises
     ------
     NotFound
         When the version does not exist, or no version is active.
     """
-    domains = ("grid_partition",)
-    if version is None:
-        v = store.cached(con, "grid_partition.active_version", domains, active_version)
-    else:
-        v = store.cached(
-            con,
-            f"grid_partition.version.{int(version)}",
-            domains,
-            lambda c: resolve_version(c, version),
-        )
-    index = store.cached(
-        con, f"grid_partition.point_index.{v}", domains, lambda c: PointIndex(c, v)
-    )
-    return v, index
+
+    def build(c: duckdb.DuckDBPyConnection) -> tuple[int, PointIndex]:
+        v = active_version(c) if version is None else resolve_version(c, version)
+        return v, PointIndex(c, v)
+
+    name = "grid_partition.point_index" + ("" if version is None else f".{int(version)}")
+    return store.cached(con, name, ("grid_partition",), build)
 
 
 def grid_at(
