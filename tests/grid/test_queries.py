@@ -3,7 +3,6 @@ reads of the register it makes through ``address_registry.queries``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -17,17 +16,7 @@ from grid_partition import Caps
 from grid_partition import queries as q
 from grid_partition.store import partition_store
 from grid_partition.versions import grid_at, point_index, repartition
-from tests.grid.crafted import A, B, Reg, add_building, make_register, open_copy, partitioned_file
-
-
-@pytest.fixture(scope="module")
-def base_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return partitioned_file(tmp_path_factory.mktemp("grid_queries"))
-
-
-@pytest.fixture
-def reg(base_file: Path, tmp_path: Path) -> Iterator[Reg]:
-    yield from open_copy(base_file, tmp_path)
+from tests.grid.crafted import A, B, Reg, add_building, make_register
 
 
 def test_a_store_without_grids_has_no_active_version() -> None:
