@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             generate_city(con, args.scale, seed=args.seed)
             out["buildings"], out["rooms"] = _count(con, "buildings"), _count(con, "rooms")
     if _count(con, "grid_versions WHERE status = 'active'") == 0:
-        from grid_partition._parallel import check_workers
+        from common.workers import check_workers
         from grid_partition.store import partition_store
 
         with _stage(results, "grids") as out:

@@ -2,7 +2,7 @@
 
 Run with ``.venv/bin/python -m benchmarks.partition [--quick] [--no-spopt]``.
 
-The community is the deterministic synthetic one of ``grid_partition._synthetic`` (a street
+The community is the deterministic synthetic one of ``synthetic.communities`` (a street
 grid of 180 m blocks, estates open and closed, 3,000 buildings, 150,720 households); every
 method gets the same building adjacency (Delaunay neighbours within 300 m, no edge across a
 major road) and the same polygons (block-bounded Voronoi cells of the buildings dissolved per
@@ -22,10 +22,10 @@ import pandas as pd
 
 from grid_partition import GridPartitioner
 from grid_partition._graph import building_graph, region_fragments
-from grid_partition._synthetic import synthetic_community
 from grid_partition._validate import normalise
 from grid_partition.boundaries import region_polygons
 from grid_partition.quality import polsby_popper
+from synthetic.communities import synthetic_community
 
 CAP = 150
 #: Scaling runs put 10k-30k buildings in one community; a larger grid cap keeps the grid

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--workers", type=int, default=None, help="worker processes")
     args = parser.parse_args(argv)
-    from grid_partition._parallel import check_workers
+    from common.workers import check_workers
     from grid_partition.store import partition_store
     from grid_partition.versions import quality
     from synthetic.city import generate_city

@@ -1,4 +1,5 @@
-"""Read and write grid versions in the store (private).
+"""Write grid versions and planner edits to the store (private; the reads are in
+:mod:`grid_partition.queries`).
 
 A version is a full snapshot: the communities it did not touch are copied from its parent in
 one ``INSERT ... SELECT`` per table; the rows it made are written from Arrow tables registered
@@ -8,7 +9,6 @@ with DuckDB. Geometries go in as WKB (WGS84).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 import duckdb
@@ -17,112 +17,9 @@ import pandas as pd
 import pyarrow as pa
 
 import store
-from common.errors import NotFound
-from grid_partition._snapshot import Caps, Snapshot
-
-TABLES: dict[str, list[str]] = {
-    "grids": [
-        "grid_code",
-        "community_code",
-        "households",
-        "buildings",
-        "micro_grids",
-        "area_m2",
-        "compactness",
-    ],
-    "micro_grids": [
-        "micro_grid_code",
-        "grid_code",
-        "community_code",
-        "enclosure",
-        "cap",
-        "households",
-        "buildings",
-        "flagged",
-        "flag_reason",
-        "area_m2",
-        "compactness",
-    ],
-    "grid_assignments": [
-        "building_id",
-        "unit",
-        "micro_grid_code",
-        "grid_code",
-        "community_code",
-        "households",
-    ],
-    "unit_grids": ["unit_grid_code", "community_code", "area_m2"],
-}
-_GEOM = {"grids", "micro_grids", "unit_grids"}
-
-
-def resolve_version(con: duckdb.DuckDBPyConnection, version: int | None = None) -> int:
-    """The version asked for (checked), or the active one.
-
-    Raises
-    ------
-    NotFound
-        When the version does not exist, or no version is active yet.
-    """
-    if version is None:
-        row = con.execute(
-            "SELECT max(version_id) FROM grid_versions WHERE status = 'active'"
-        ).fetchone()
-        if row is None or row[0] is None:
-            raise NotFound("no active grid version: run `yizhi grid partition` first")
-        return int(row[0])
-    row = con.execute(
-        "SELECT version_id FROM grid_versions WHERE version_id = ?", [int(version)]
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"grid version {version} does not exist")
-    return int(row[0])
-
-
-def version_row(con: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any]:
-    """The ``grid_versions`` row as a dict (params and quality parsed)."""
-    cur = con.execute(
-        "SELECT version_id, parent_version, status, kind, params, quality, note, actor, "
-        "strftime(created_at, '%Y-%m-%dT%H:%M:%S%z') AS created_at "
-        "FROM grid_versions WHERE version_id = ?",
-        [version],
-    )
-    cols = [d[0] for d in cur.description]
-    row = cur.fetchone()
-    if row is None:
-        raise NotFound(f"grid version {version} does not exist")
-    out = dict(zip(cols, row, strict=True))
-    for k in ("params", "quality"):
-        out[k] = json.loads(out[k]) if out[k] else {}
-    return out
-
-
-def version_caps(con: duckdb.DuckDBPyConnection, version: int) -> Caps:
-    """The caps a version was made with."""
-    p = version_row(con, version)["params"]
-    return Caps(
-        int(p.get("open_cap", 150)),
-        int(p.get("closed_cap", 300)),
-        int(p.get("grid_cap", 600)),
-        # versions stored before these options were made with whole buildings
-        "needed" if p.get("split_buildings", "large") == "needed" else "large",
-        float(p.get("fill", 1.0)),
-    )
-
-
-def assignments(
-    con: duckdb.DuckDBPyConnection, version: int, communities: Iterable[str] | None = None
-) -> pd.DataFrame:
-    """Rows of ``grid_assignments`` of a version (optionally of some communities)."""
-    sql = (
-        "SELECT building_id, unit, micro_grid_code, grid_code, community_code, households "
-        "FROM grid_assignments WHERE version_id = ?"
-    )
-    params: list[Any] = [version]
-    if communities is not None:
-        sql += " AND list_contains(?::VARCHAR[], community_code)"
-        params.append(sorted(communities))
-    return con.execute(sql + " ORDER BY building_id, unit", params).df()
+from grid_partition._snapshot import Snapshot
+from grid_partition.caps import Caps
+from grid_partition.queries import COLUMNS, GEOMETRY, version_row
 
 
 def version_communities(con: duckdb.DuckDBPyConnection, version: int) -> list[str]:
@@ -133,7 +30,7 @@ def version_communities(con: duckdb.DuckDBPyConnection, version: int) -> list[st
     return [str(r[0]) for r in rows]
 
 
-def _arrow(frame: pd.DataFrame, cols: list[str], geom: bool) -> pa.Table:
+def _arrow(frame: pd.DataFrame, cols: tuple[str, ...], geom: bool) -> pa.Table:
     data = {c: frame[c].to_numpy() for c in cols}
     table = pa.table(
         {
@@ -156,7 +53,6 @@ def write_version(
     params: dict[str, Any] | None = None,
     note: str | None = None,
     actor: str | None = None,
-    extra_quality: dict[str, Any] | None = None,
     carry: bool | list[str] = True,
 ) -> int:
     """Write a new active version: ``snapshots`` plus the parent's other communities.
@@ -164,7 +60,8 @@ def write_version(
     The previous active version becomes superseded; all in one transaction. ``carry``: copy
     the parent's communities that ``snapshots`` do not cover (a list: only those; False: the
     version holds only ``snapshots``, the parent is just the version churn is measured
-    against).
+    against). The quality report holds each community's report and, with a parent, the churn
+    against it (:func:`churn`).
     """
     made = sorted({s.community for s in snapshots})
     if parent is None or carry is False:
@@ -177,21 +74,21 @@ def write_version(
         row = con.execute("SELECT nextval('grid_version_seq')").fetchone()
         assert row is not None
         vid = int(row[0])
-        for table, cols in TABLES.items():
+        for table, cols in COLUMNS.items():
             frames = [getattr(s, _attr(table)) for s in snapshots]
             frames = [f for f in frames if len(f)]
             if frames:
-                arrow = _arrow(pd.concat(frames, ignore_index=True), cols, table in _GEOM)
+                arrow = _arrow(pd.concat(frames, ignore_index=True), cols, table in GEOMETRY)
                 con.register("_gp_new", arrow)
-                geom_sel = ", ST_GeomFromWKB(wkb)" if table in _GEOM else ""
-                geom_col = ", geom" if table in _GEOM else ""
+                geom_sel = ", ST_GeomFromWKB(wkb)" if table in GEOMETRY else ""
+                geom_col = ", geom" if table in GEOMETRY else ""
                 con.execute(
                     f"INSERT INTO {table} (version_id, {', '.join(cols)}{geom_col}) "
                     f"SELECT {vid}, {', '.join(cols)}{geom_sel} FROM _gp_new"
                 )
                 con.unregister("_gp_new")
             if kept:
-                geom_col = ", geom" if table in _GEOM else ""
+                geom_col = ", geom" if table in GEOMETRY else ""
                 con.execute(
                     f"INSERT INTO {table} (version_id, {', '.join(cols)}{geom_col}) "
                     f"SELECT {vid}, {', '.join(cols)}{geom_col} FROM {table} "
@@ -204,7 +101,9 @@ def write_version(
             old = version_row(con, parent)["quality"].get("communities", {})
             per.update({k: v for k, v in old.items() if k in set(kept)})
         per.update({s.community: s.report for s in snapshots})
-        quality = {"communities": dict(sorted(per.items())), **(extra_quality or {})}
+        quality: dict[str, Any] = {"communities": dict(sorted(per.items()))}
+        if parent is not None:
+            quality["churn"] = churn(con, parent, vid)
         con.execute(
             "INSERT INTO grid_versions (version_id, parent_version, status, kind, params, quality, "
             "note, actor) VALUES (?, ?, 'active', ?, ?, ?, ?, ?)",
@@ -275,25 +174,9 @@ def record_edit(
     return eid
 
 
-def set_quality_key(con: duckdb.DuckDBPyConnection, version: int, key: str, value: Any) -> None:
-    """Store one more top-level figure in a version's quality report."""
-    q = version_row(con, version)["quality"]
-    q[key] = value
-    con.execute(
-        "UPDATE grid_versions SET quality = ? WHERE version_id = ?",
-        [json.dumps(q, default=_json_default), version],
-    )
-    store.mark_changed(con, "grid_partition", what=f"quality of version {version}: {key}")
-
-
-def churn_vs_parent(con: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any] | None:
-    """Moved households between a version and its parent (stored in its quality report)."""
-    row = con.execute(
-        "SELECT parent_version FROM grid_versions WHERE version_id = ?", [version]
-    ).fetchone()
-    if row is None or row[0] is None:
-        return None
-    parent = int(row[0])
+def churn(con: duckdb.DuckDBPyConnection, parent: int, version: int) -> dict[str, Any]:
+    """Moved households between ``version`` and its ``parent``, over the rows in both (the
+    ``churn`` of a version's quality report)."""
     r = con.execute(
         """
         SELECT coalesce(sum(o.households), 0),
@@ -307,7 +190,7 @@ def churn_vs_parent(con: duckdb.DuckDBPyConnection, version: int) -> dict[str, A
     ).fetchone()
     assert r is not None
     total = int(r[0])
-    out = {
+    return {
         "parent": parent,
         "households_compared": total,
         "moved_households_micro": int(r[1]),
@@ -316,5 +199,3 @@ def churn_vs_parent(con: duckdb.DuckDBPyConnection, version: int) -> dict[str, A
         "micro": int(r[1]) / total if total else 0.0,
         "grid": int(r[2]) / total if total else 0.0,
     }
-    set_quality_key(con, version, "churn", out)
-    return out

@@ -19,11 +19,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 
 import pandas as pd
 
-from common.workers import check_workers, default_workers
+from common.workers import default_workers
 from grid_partition._register import CommunityInput, build_community
-from grid_partition._snapshot import Caps, Snapshot
+from grid_partition._snapshot import Snapshot, solve_community
+from grid_partition.caps import Caps
 
-__all__ = ["check_workers", "default_workers", "solve_inputs"]
+# ``default_workers`` stays importable from here for ``yizhi.pipeline`` until it imports it
+# from ``common.workers``, its home.
+__all__ = ["default_workers", "solve_inputs"]
 
 #: Called after each community with (done, total, community code).
 ProgressFn = Callable[[int, int, str], None]
@@ -40,12 +43,10 @@ def solve_input(inp: CommunityInput, caps: Caps, previous: pd.DataFrame | None =
     ``previous``: the stored assignments of the community in the base version (columns
     building_id, unit as register code, micro_grid_code, grid_code), for a repartition.
     """
-    from grid_partition.store import solve_community, to_rows
-
     ctx = build_community(inp)
     rows = None
     if previous is not None and len(previous):
-        rows = to_rows(ctx, previous)
+        rows = ctx.rows(previous)
         rows = rows[rows["unit"] >= 0]
     return solve_community(ctx, caps, rows)
 
@@ -61,8 +62,8 @@ def solve_inputs(
     """Solve every community; the snapshots come back in the order of ``inputs``.
 
     ``workers`` 1 (or a single community, or fewer than :data:`PARALLEL_MIN_BUILDINGS`
-    buildings in all) solves in this process; more start up to that many worker processes. ``progress`` is called in this process after each community, in the
-    order they finish.
+    buildings in all) solves in this process; more start up to that many worker processes.
+    ``progress`` is called in this process after each community, in the order they finish.
     """
     previous = previous or {}
     total = len(inputs)

@@ -19,12 +19,15 @@ import pandas as pd
 import pyproj
 import shapely
 
+from address_registry import queries as register
 from common.coords import metric_crs
 from common.errors import NotFound
+from grid_partition._graph import building_graph
 from grid_partition._validate import Buildings, normalise
+from grid_partition.partition import PRESETS
 
 #: Longest neighbour link between two buildings (the partitioner's community preset).
-MAX_EDGE = 300.0
+MAX_EDGE = PRESETS["community"][3]
 
 
 @dataclass
@@ -54,8 +57,6 @@ class Community:
     def graph(self) -> Any:
         """Building adjacency (Delaunay links up to :data:`MAX_EDGE`, cut by barriers)."""
         if self._graph is None:
-            from grid_partition._graph import building_graph
-
             b = self.norm
             self._graph, _ = building_graph(
                 b.x, b.y, max_edge=MAX_EDGE, barriers=self.barriers if len(self.barriers) else None
@@ -64,13 +65,7 @@ class Community:
 
     def to_wgs84(self, geoms: Any) -> npt.NDArray[np.object_]:
         """Metric geometries back to WGS84 (lon, lat)."""
-        tr = self._to_wgs
-
-        def move(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-            x, y = tr.transform(xy[:, 0], xy[:, 1])
-            return np.column_stack([x, y])
-
-        return np.asarray(shapely.transform(np.asarray(geoms, dtype=object), move), dtype=object)
+        return _project(self._to_wgs, geoms)
 
     def unit_index(self, building_id: str, unit: str) -> int:
         """Partitioner unit number (0 whole, 1..k) of a register unit code; -1 if unknown."""
@@ -86,6 +81,23 @@ class Community:
         if index == 0:
             return "00"
         return self.unit_codes[building_id][index - 1]
+
+    def rows(self, assignments: pd.DataFrame) -> pd.DataFrame:
+        """Stored assignments (``building_id``, ``unit`` as register code, ``micro_grid_code``,
+        ``grid_code``) as partitioner rows (``building_id``, ``unit`` as number: 0 whole, 1..k,
+        -1 unknown; ``micro``, ``grid``)."""
+        units = [
+            self.unit_index(str(b), str(u))
+            for b, u in zip(assignments["building_id"], assignments["unit"], strict=True)
+        ]
+        return pd.DataFrame(
+            {
+                "building_id": assignments["building_id"].astype(str).to_numpy(dtype=object),
+                "unit": units,
+                "micro": assignments["micro_grid_code"].astype(str).to_numpy(dtype=object),
+                "grid": assignments["grid_code"].astype(str).to_numpy(dtype=object),
+            }
+        )
 
 
 def _transformers(
@@ -120,12 +132,7 @@ def community_codes(con: duckdb.DuckDBPyConnection, codes: list[str] | None = No
     NotFound
         When an asked code is not a community with a boundary in the register.
     """
-    rows = con.execute(
-        "SELECT a.code FROM admin_areas a WHERE a.level = 'community' AND a.geom IS NOT NULL "
-        "AND EXISTS (SELECT 1 FROM buildings b WHERE b.community_code = a.code "
-        "AND b.status = 'active') ORDER BY a.code"
-    ).fetchall()
-    known = [str(r[0]) for r in rows]
+    known = register.communities_with_buildings(con)
     if codes is None:
         return known
     missing = [c for c in codes if c not in set(known)]
@@ -210,7 +217,7 @@ class CommunityInput:
 def read_communities(
     con: duckdb.DuckDBPyConnection, codes: list[str], *, barriers: Any | None = None
 ) -> list[CommunityInput]:
-    """Read the raw partitioner inputs of ``codes`` from the register (one query per table).
+    """Read the raw partitioner inputs of ``codes`` from the register (one read per table).
 
     Parameters
     ----------
@@ -225,31 +232,10 @@ def read_communities(
     """
     if not codes:
         return []
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _gp_codes AS SELECT unnest(?::VARCHAR[]) AS code", [codes]
-    )
-    areas = con.execute(
-        "SELECT a.code, ST_AsWKB(a.geom) AS wkb FROM admin_areas a JOIN _gp_codes USING (code) "
-        "ORDER BY a.code"
-    ).df()
-    bld = con.execute(
-        "SELECT b.community_code, b.building_id, coalesce(b.households, 0) AS households, "
-        "coalesce(b.units, 1) AS units, b.estate_id, e.enclosure, ST_AsWKB(b.geom) AS wkb "
-        "FROM buildings b JOIN _gp_codes c ON b.community_code = c.code "
-        "LEFT JOIN estates e ON e.estate_id = b.estate_id "
-        "WHERE b.status = 'active' ORDER BY b.community_code, b.building_id"
-    ).df()
-    rooms = con.execute(
-        "SELECT b.community_code, r.building_id, r.unit, count(*)::INTEGER AS n FROM rooms r "
-        "JOIN buildings b USING (building_id) JOIN _gp_codes c ON b.community_code = c.code "
-        "WHERE r.status = 'active' AND r.use = 'household' AND r.unit <> '00' "
-        "AND b.status = 'active' GROUP BY ALL ORDER BY 1, 2, 3"
-    ).df()
-    roads = con.execute(
-        "SELECT ST_AsWKB(geom) AS wkb FROM roads WHERE is_major AND geom IS NOT NULL"
-    ).df()
-    con.execute("DROP TABLE IF EXISTS _gp_codes")
-    road_wkb = [bytes(w) for w in roads["wkb"]]
+    areas = register.community_boundaries_frame(con, codes)
+    bld = register.active_buildings_frame(con, codes)
+    rooms = register.household_units_frame(con, codes)
+    road_wkb = register.major_roads_wkb(con)
     extra = _barriers_wgs(barriers)
     all_wkb = road_wkb + [bytes(w) for w in shapely.to_wkb(extra)]
     all_barriers = np.asarray(shapely.from_wkb(all_wkb), dtype=object).reshape(-1)

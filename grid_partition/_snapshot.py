@@ -1,5 +1,7 @@
-"""Check an assignment of one community against the grid rules and turn it into the rows of a
-stored version: grids, micro-grids (polygons tiling the community), unit grids (private).
+"""Solve one community, check an assignment of it against the grid rules and turn it into the
+rows of a stored version: grids, micro-grids (polygons tiling the community), unit grids
+(private). A broken rule is a :class:`Problem`; :func:`refuse` turns problems into one
+:class:`~common.errors.Conflict`.
 
 The rules (each a stable name used in errors as ``rule=``):
 
@@ -24,40 +26,22 @@ The rules (each a stable name used in errors as ``rule=``):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from common.errors import Conflict, InvalidInput
 from grid_partition._graph import region_fragments
 from grid_partition._register import Community
 from grid_partition._solve import rows_graph
+from grid_partition.boundaries import polygons_for_rows
+from grid_partition.caps import Caps
+from grid_partition.partition import GridPartitioner
 from grid_partition.quality import cv, polsby_popper
-
-#: Area of a unit grid cell (万米单元网格, ~10,000 m²).
-UNIT_GRID_AREA = 10_000.0
-
-
-@dataclass(frozen=True)
-class Caps:
-    """Household caps of a version, and how the partitioner splits buildings to meet them
-    (:class:`grid_partition.partition.GridPartitioner`'s ``split_buildings`` and ``fill``)."""
-
-    open_cap: int = 150
-    closed_cap: int = 300
-    grid_cap: int = 600
-    split_buildings: Literal["needed", "large"] = "needed"
-    fill: float = 0.92
-
-    def as_dict(self) -> dict[str, int]:
-        """The caps as stored in ``grid_versions.params``."""
-        return {"open_cap": self.open_cap, "closed_cap": self.closed_cap, "grid_cap": self.grid_cap}
-
-    def options(self) -> dict[str, Any]:
-        """The partitioner options, also stored in ``grid_versions.params``."""
-        return {"split_buildings": self.split_buildings, "fill": self.fill}
+from grid_partition.unit_grids import TARGET_AREA, unit_grids
 
 
 @dataclass(frozen=True)
@@ -77,6 +61,22 @@ class Problem:
             "community": self.community,
             "message": self.message,
         }
+
+
+def refuse(problems: list[Problem], limit: int = 10) -> Conflict:
+    """One :class:`~common.errors.Conflict` naming the first violated rule and grid and listing
+    the problems (all of them in its ``problems`` context; the first ``limit`` in the message)."""
+    first = problems[0]
+    text = "; ".join(f"{p.rule}: {p.message}" for p in problems[:limit])
+    more = f" (+{len(problems) - limit} more)" if len(problems) > limit else ""
+    return Conflict(
+        f"refused: rule {first.rule} violated"
+        + (f" by grid {first.grid}" if first.grid else "")
+        + f": {text}{more}",
+        rule=first.rule,
+        grid=first.grid,
+        problems=[p.as_dict() for p in problems],
+    )
 
 
 @dataclass
@@ -122,7 +122,7 @@ def prepare(ctx: Community, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Prob
         add(
             "unknown_building",
             g,
-            f"grid {g}: buildings {_q(ids)} are not active buildings of community {code}",
+            f"grid {g}: buildings {short_list(ids)} are not active buildings of community {code}",
         )
     r = r[~unknown].copy()
     r["bidx"] = r["bidx"].astype(np.int64)
@@ -131,11 +131,15 @@ def prepare(ctx: Community, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Prob
     un = r["unit"].to_numpy()
     bad_unit = (un < 0) | (un > nunits[bi]) | ((un > 0) & (nunits[bi] <= 1))
     for g, ids in r[bad_unit].groupby("grid")["building_id"]:
-        add("unknown_unit", g, f"grid {g}: unknown units of buildings {_q(ids)}")
+        add("unknown_unit", g, f"grid {g}: unknown units of buildings {short_list(ids)}")
     r = r[~bad_unit].copy()
     dup = r.duplicated(["building_id", "unit"], keep=False)
     for g, ids in r[dup].groupby("grid")["building_id"]:
-        add("duplicate", g, f"grid {g}: buildings {_q(sorted(set(ids)))} assigned more than once")
+        add(
+            "duplicate",
+            g,
+            f"grid {g}: buildings {short_list(sorted(set(ids)))} assigned more than once",
+        )
     r = r.drop_duplicates(["building_id", "unit"], keep="first")
     seen = np.zeros(b.n, dtype=bool)
     seen[r["bidx"].to_numpy()] = True
@@ -143,7 +147,7 @@ def prepare(ctx: Community, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Prob
         add(
             "missing_building",
             None,
-            f"community {code}: buildings {_q(b.building_id[~seen])} are in no micro-grid",
+            f"community {code}: buildings {short_list(b.building_id[~seen])} are in no micro-grid",
         )
     per = r.groupby("bidx")["unit"].agg(["min", "size"])
     whole_and_units = per[(per["min"] == 0) & (per["size"] > 1)]
@@ -153,7 +157,7 @@ def prepare(ctx: Community, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Prob
         add(
             "incomplete_units",
             None,
-            f"community {code}: buildings {_q(b.building_id[broken])} must be assigned whole or every unit once",
+            f"community {code}: buildings {short_list(b.building_id[broken])} must be assigned whole or every unit once",
         )
     bi = r["bidx"].to_numpy()
     un = r["unit"].to_numpy()
@@ -166,7 +170,7 @@ def prepare(ctx: Community, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Prob
         add("code", g, f"grid code {g!r} must be 15 digits")
     mbad = ~_digits(r["micro"], 17)
     for g, m in r[mbad].groupby("grid")["micro"]:
-        add("code", g, f"micro-grid codes {_q(sorted(set(m)))} must be 17 digits")
+        add("code", g, f"micro-grid codes {short_list(sorted(set(m)))} must be 17 digits")
     other = ~gbad & (r["grid"].str[:12] != code).to_numpy()
     for g in sorted(set(r.loc[other, "grid"])):
         add(
@@ -180,7 +184,7 @@ def prepare(ctx: Community, rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Prob
         add(
             "nesting",
             g,
-            f"micro-grids {_q(sorted(set(m)))} do not belong to grid {g} (code prefix)",
+            f"micro-grids {short_list(sorted(set(m)))} do not belong to grid {g} (code prefix)",
         )
     ng = r.groupby("micro")["grid"].nunique()
     for m in ng[ng > 1].index:
@@ -205,7 +209,7 @@ def check_rules(
     if not len(r):
         return probs
     bi = r["bidx"].to_numpy(dtype=np.int64)
-    cap = np.where(b.closed[bi], caps.closed_cap, caps.open_cap)
+    cap = caps.micro_cap(b.closed[bi])
     m = (
         pd.DataFrame({"micro": r["micro"], "grid": r["grid"], "h": r["households"], "c": cap})
         .groupby("micro")
@@ -269,16 +273,46 @@ def fragments(
     return out
 
 
+def solve_community(ctx: Community, caps: Caps, previous: pd.DataFrame | None = None) -> Snapshot:
+    """Run the partitioner on one community (optionally keeping ``previous`` grids: partitioner
+    rows, see :meth:`~grid_partition._register.Community.rows`) and make its tables."""
+    p = GridPartitioner.from_geodataframe(
+        ctx.buildings,
+        community=ctx.polygon,
+        barriers=ctx.barriers if len(ctx.barriers) else None,
+        open_cap=caps.open_cap,
+        closed_cap=caps.closed_cap,
+        grid_cap=caps.grid_cap,
+        community_code=ctx.code,
+        split_buildings=caps.split_buildings,
+        fill=caps.fill,
+    )
+    p.solve(previous=previous, boundaries=False)
+    a = p.assignments_
+    rows = pd.DataFrame(
+        {
+            "building_id": a["building_id"].astype(str),
+            "unit": a["unit"],
+            "micro": a["micro"],
+            "grid": a["grid"],
+        }
+    )
+    prepared, problems = prepare(ctx, rows)
+    if problems:  # the partitioner's output always covers the community; say so if not
+        raise InvalidInput(f"partition of {ctx.code} is incomplete: {problems[0].message}")
+    snap = materialise(ctx, prepared, caps)
+    snap.report["partitioner"] = {k: v for k, v in p.report_.items() if isinstance(v, int | float)}
+    return snap
+
+
 def materialise(ctx: Community, r: pd.DataFrame, caps: Caps) -> Snapshot:
     """Polygons, tables and the quality report of prepared rows (see :func:`prepare`)."""
-    from grid_partition.boundaries import polygons_for_rows
-
     b = ctx.norm
     code = ctx.code
     r = r.sort_values(["micro", "bidx", "unit"], kind="stable").reset_index(drop=True)
     bi = r["bidx"].to_numpy(dtype=np.int64)
     un = r["unit"].to_numpy(dtype=np.int64)
-    cap = np.where(b.closed[bi], caps.closed_cap, caps.open_cap)
+    cap = caps.micro_cap(b.closed[bi])
     enc = np.where(b.closed[bi], "closed", "open")
     _, rmicro = np.unique(r["micro"].to_numpy(dtype=object), return_inverse=True)
     _, rgrid = np.unique(r["grid"].to_numpy(dtype=object), return_inverse=True)
@@ -348,10 +382,8 @@ def materialise(ctx: Community, r: pd.DataFrame, caps: Caps) -> Snapshot:
             ),
         }
     )
-    frag = {
-        "micro": region_fragments(rows_graph(bi, b.n, ctx.graph), rmicro),
-        "grid": region_fragments(rows_graph(bi, b.n, ctx.graph), rgrid),
-    }
+    rg = rows_graph(bi, b.n, ctx.graph)
+    frag = {"micro": region_fragments(rg, rmicro), "grid": region_fragments(rg, rgrid)}
     area = float(shapely.area(ctx.polygon))
     grid_flag = (g["households"] > caps.grid_cap) & (g["micro_grids"] == 1)
     report: dict[str, Any] = {
@@ -395,10 +427,7 @@ def valid_polygons(geoms: Any) -> npt.NDArray[np.object_]:
 def unit_grid_cells(ctx: Community) -> Any:
     """The community's unit grids (:func:`grid_partition.unit_grids.unit_grids`, cut along the
     barriers); the target area doubles until the cells fit the 3-digit serial."""
-    from common.errors import InvalidInput
-    from grid_partition.unit_grids import unit_grids
-
-    target = UNIT_GRID_AREA
+    target = TARGET_AREA
     while True:
         try:
             return unit_grids(
@@ -414,7 +443,8 @@ def unit_grid_cells(ctx: Community) -> Any:
             target *= 2
 
 
-def _q(values: Any, limit: int = 5) -> str:
+def short_list(values: Any, limit: int = 5) -> str:
+    """The first ``limit`` values in brackets and how many more there are (for messages)."""
     items = [str(v) for v in list(values)[:limit]]
     more = len(list(values)) - limit
     return "[" + ", ".join(items) + (f", +{more} more" if more > 0 else "") + "]"

@@ -12,17 +12,9 @@ import scipy.sparse as sp
 from grid_partition._core import partition_items
 from grid_partition._graph import components, quotient, restrict
 from grid_partition._validate import Buildings
+from grid_partition.caps import Caps
 
 Int = npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class Caps:
-    """Household caps."""
-
-    open_cap: int
-    closed_cap: int
-    grid_cap: int
 
 
 @dataclass(frozen=True)
@@ -62,17 +54,16 @@ def solve_subset(
     bidx: Int,
     caps: Caps,
     merge: bool,
-    split_needed: bool = False,
-    fill: float = 1.0,
 ) -> Level:
-    """Partition the buildings ``bidx`` (global numbers) into micro-grids and grids."""
+    """Partition the buildings ``bidx`` (global numbers) into micro-grids and grids, splitting
+    buildings and filling micro-grids as ``caps`` says (``split_buildings``, ``fill``)."""
     n = len(bidx)
     g = graph[bidx][:, bidx] if n < b.n else graph
     g = sp.csr_array(g)
     hh = b.households[bidx]
     closed = b.closed[bidx]
     est = b.estate[bidx]
-    cap_b = np.where(closed, caps.closed_cap, caps.open_cap).astype(np.int64)
+    cap_b = caps.micro_cap(closed)
     # estate pieces (estate within one barrier-free component)
     piece = np.full(n, -1, dtype=np.int64)
     has = est >= 0
@@ -97,6 +88,7 @@ def solve_subset(
     n_whole_items = n_atoms + int(whole.sum())
     nunits = np.array([len(b.units[int(i)]) for i in bidx], dtype=np.int64)
     sp_local = np.flatnonzero(split)
+    split_needed = caps.split_buildings == "needed"
     lat_local = np.flatnonzero(whole & (nunits > 1) & (hh > 0) & split_needed)
 
     def unit_table(local: Int) -> tuple[Int, Int, Int]:
@@ -155,7 +147,7 @@ def solve_subset(
     parent = np.full(n_items, -1, dtype=np.int64)
     parent[lat_items] = item_of[lat_bld]
     micro_g = partition_items(
-        x, y, w, cap, group, item_graph, parent=parent, merge=merge, fill=fill
+        x, y, w, cap, group, item_graph, parent=parent, merge=merge, fill=float(caps.fill)
     )
     lab_all = micro_g.labels
     act = lab_all >= 0

@@ -43,6 +43,18 @@ class Buildings:
         a = self.axis[i]
         return np.column_stack([a[0] + t * (a[2] - a[0]), a[1] + t * (a[3] - a[1])])
 
+    def row_points(
+        self, bidx: npt.NDArray[np.int64], unit: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Point of every assignment row (building ``bidx``, unit number ``unit``, 0 for the
+        whole building): the building's, or its unit's along the long axis."""
+        x = self.x[bidx].astype(np.float64)
+        y = self.y[bidx].astype(np.float64)
+        for j in np.flatnonzero(unit > 0):
+            pt = self.unit_points(int(bidx[j]))[int(unit[j]) - 1]
+            x[j], y[j] = pt[0], pt[1]
+        return x, y
+
     @property
     def n(self) -> int:
         """Number of buildings."""
@@ -53,16 +65,6 @@ def _quote(values: Any, limit: int = 5) -> str:
     items = [repr(v.item() if hasattr(v, "item") else v) for v in list(values)[:limit]]
     more = len(values) - limit
     return ", ".join(items) + (f" (+{more} more)" if more > 0 else "")
-
-
-def check_caps(**caps: float) -> None:
-    """Raise when a cap is not a positive integer."""
-    bad = {k: v for k, v in caps.items() if v is None or not float(v) > 0 or int(v) != v}
-    if bad:
-        raise InvalidInput(
-            "caps must be positive integers: "
-            + ", ".join(f"{k}={v!r}" for k, v in sorted(bad.items()))
-        )
 
 
 def normalise(frame: pd.DataFrame, geometry: Any | None = None) -> Buildings:

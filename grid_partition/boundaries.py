@@ -20,6 +20,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry as Geometry
 
 from common.errors import InvalidInput
+from grid_partition._validate import Buildings
 
 Geoms = npt.NDArray[np.object_]
 
@@ -326,7 +327,7 @@ def region_polygons(
 
 
 def polygons_for_rows(
-    b: Any,
+    b: Buildings,
     bidx: npt.NDArray[np.int64],
     unit: npt.NDArray[np.int64],
     row_micro: npt.NDArray[np.int64],
@@ -341,9 +342,7 @@ def polygons_for_rows(
     One Voronoi site per building; the rows of a building split by unit share its cell, cut
     in strips that face the units' places along the building.
     """
-    from grid_partition.partition import row_points
-
-    rx, ry = row_points(b, bidx, unit)
+    rx, ry = b.row_points(bidx, unit)
     return region_polygons(
         b.x[bidx],
         b.y[bidx],

@@ -18,36 +18,23 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from address_registry import queries as register
 from common.errors import Conflict, YizhiError
-from grid_partition._io import (
-    assignments,
-    churn_vs_parent,
-    record_edit,
-    resolve_version,
-    version_caps,
-    write_version,
-)
+from grid_partition._io import record_edit, write_version
 from grid_partition._register import Community, load_communities
-from grid_partition._snapshot import Caps, Problem, check_rules, fragments, materialise, prepare
-from grid_partition.store import solve_community, to_rows
+from grid_partition._snapshot import (
+    Problem,
+    check_rules,
+    fragments,
+    materialise,
+    prepare,
+    refuse,
+    solve_community,
+)
+from grid_partition.caps import Caps
+from grid_partition.queries import assignments_frame, resolve_version, version_caps
 
 Change = Callable[[Community, pd.DataFrame], pd.DataFrame]
-
-
-def refuse(problems: list[Problem], limit: int = 10) -> Conflict:
-    """One :class:`Conflict` naming the first violated rule and grid and listing the problems
-    (all of them in its ``problems`` context; the first ``limit`` in the message)."""
-    first = problems[0]
-    text = "; ".join(f"{p.rule}: {p.message}" for p in problems[:limit])
-    more = f" (+{len(problems) - limit} more)" if len(problems) > limit else ""
-    return Conflict(
-        f"refused: rule {first.rule} violated"
-        + (f" by grid {first.grid}" if first.grid else "")
-        + f": {text}{more}",
-        rule=first.rule,
-        grid=first.grid,
-        problems=[p.as_dict() for p in problems],
-    )
 
 
 def _conflict(rule: str, grid: str | None, message: str, community: str | None = None) -> Conflict:
@@ -82,7 +69,7 @@ def _edit(
         if not ctxs:
             raise _conflict("community", None, f"community {community} has no buildings")
         ctx = ctxs[0]
-        old = to_rows(ctx, assignments(con, base, [community]))
+        old = ctx.rows(assignments_frame(con, base, [community]))
         if not len(old):
             raise _conflict(
                 "community", None, f"grid version {base} holds no grids of community {community}"
@@ -109,7 +96,6 @@ def _edit(
         note=note,
         actor=actor,
     )
-    churn_vs_parent(con, vid)
     record_edit(con, base=base, result=vid, op=op, detail=detail, actor=actor)
     return vid
 
@@ -163,12 +149,9 @@ def move(
         here = set(rows["building_id"])
         missing = [b for b in ids if b not in here]
         if missing:
-            where = con.execute(
-                "SELECT building_id, community_code FROM buildings WHERE list_contains(?, building_id)",
-                [missing],
-            ).fetchall()
+            where = register.building_communities(con, missing)
             if where:
-                b, c = where[0]
+                b, c = next(iter(where.items()))
                 raise _conflict(
                     "community",
                     grid,
@@ -270,10 +253,8 @@ def split(
 
 def _auto_cut(ctx: Community, rows: pd.DataFrame, grid: str, micros: list[str]) -> list[str]:
     """Micro-grids of the second part: the most balanced contiguous cut along the long axis."""
-    from grid_partition._snapshot import prepare as _prep
-
     b = ctx.norm
-    pr, _ = _prep(ctx, rows)
+    pr, _ = prepare(ctx, rows)
     mine = pr[pr["grid"] == grid]
     w = mine["households"].to_numpy(dtype=np.float64) + 1e-6
     xs, ys = b.x[mine["bidx"].to_numpy()], b.y[mine["bidx"].to_numpy()]
@@ -390,7 +371,7 @@ def rebalance(
     def change(ctx: Community, rows: pd.DataFrame) -> pd.DataFrame:
         base_caps = caps or version_caps(con, resolve_version(con, version))
         snap = solve_community(ctx, base_caps)
-        new = to_rows(ctx, snap.assignments)
+        new = ctx.rows(snap.assignments)
         return relabel(rows, new, community)
 
     return _edit(

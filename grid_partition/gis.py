@@ -29,38 +29,44 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from address_registry import queries as register
 from common.errors import InvalidInput, NotFound
-from grid_partition._io import (
-    assignments,
-    churn_vs_parent,
-    record_edit,
-    resolve_version,
-    version_caps,
-    write_version,
-)
+from grid_partition._io import record_edit, write_version
 from grid_partition._register import load_communities
-from grid_partition._snapshot import Problem, Snapshot, check_rules, materialise, prepare
-from grid_partition.edits import refuse
-from grid_partition.store import to_rows
+from grid_partition._snapshot import (
+    Problem,
+    Snapshot,
+    check_rules,
+    materialise,
+    prepare,
+    refuse,
+    short_list,
+)
+from grid_partition.queries import (
+    assignments_frame,
+    assignments_sql,
+    grids_frame,
+    micro_grids_frame,
+    resolve_version,
+    unit_grids_frame,
+    version_caps,
+)
 
 LAYERS = ("grids", "micro_grids", "unit_grids", "assignments")
-_SQL = {
-    "grids": "SELECT version_id, grid_code, community_code, households, buildings, micro_grids, "
-    "area_m2, compactness, ST_AsWKB(geom) AS wkb FROM grids WHERE version_id = ? "
-    "ORDER BY grid_code",
-    "micro_grids": "SELECT version_id, micro_grid_code, grid_code, community_code, enclosure, cap, "
-    "households, buildings, flagged, flag_reason, area_m2, compactness, "
-    "ST_AsWKB(geom) AS wkb FROM micro_grids WHERE version_id = ? "
-    "ORDER BY micro_grid_code",
-    "unit_grids": "SELECT version_id, unit_grid_code, community_code, area_m2, "
-    "ST_AsWKB(geom) AS wkb FROM unit_grids WHERE version_id = ? "
-    "ORDER BY unit_grid_code",
-    "assignments": "SELECT a.version_id, a.building_id, a.unit, a.micro_grid_code, a.grid_code, "
-    "a.community_code, a.households, ST_AsWKB(coalesce(ST_Point(b.lon, b.lat), "
-    "ST_PointOnSurface(b.geom))) AS wkb FROM grid_assignments a "
-    "LEFT JOIN buildings b USING (building_id) WHERE a.version_id = ? "
-    "ORDER BY a.building_id, a.unit",
-}
+#: The polygon layers and the frames they are written from.
+_POLYGONS = {"grids": grids_frame, "micro_grids": micro_grids_frame, "unit_grids": unit_grids_frame}
+
+
+def _layer(con: duckdb.DuckDBPyConnection, layer: str, version: int) -> pd.DataFrame:
+    """The rows of one layer of :data:`LAYERS`, geometry as WKB (``wkb``): the polygons of the
+    version, or one point per assignment (its building's point)."""
+    if layer in _POLYGONS:
+        return _POLYGONS[layer](con, version, geometry=True)
+    return con.execute(
+        f"SELECT a.*, ST_AsWKB(ST_Point(p.lon, p.lat)) AS wkb FROM ({assignments_sql(version)}) a "
+        f"LEFT JOIN ({register.building_points_sql()}) p USING (building_id) "
+        "ORDER BY a.building_id, a.unit"
+    ).df()
 
 
 def export_version(
@@ -87,7 +93,7 @@ def export_version(
         target.unlink()
     counts: dict[str, int] = {}
     for layer in LAYERS:
-        df = con.execute(_SQL[layer], [v]).df()
+        df = _layer(con, layer, v)
         geom = shapely.from_wkb([None if w is None else bytes(w) for w in df.pop("wkb")])
         gdf = gpd.GeoDataFrame(df, geometry=np.asarray(geom, dtype=object), crs="EPSG:4326")
         for col in gdf.columns:
@@ -117,10 +123,8 @@ def _drawn(con: duckdb.DuckDBPyConnection, layer: Any, table: str, key: str, bas
     """Communities whose polygons in ``layer`` differ from the base version (redrawn / new)."""
     if layer is None or not len(layer):
         return set()
-    old = con.execute(
-        f"SELECT {key}, ST_AsWKB(geom) FROM {table} WHERE version_id = ?", [base]
-    ).fetchall()
-    before = {str(c): shapely.from_wkb(bytes(w)) for c, w in old}
+    old = _POLYGONS[table](con, base, geometry=True)
+    before = {str(c): shapely.from_wkb(bytes(w)) for c, w in zip(old[key], old["wkb"], strict=True)}
     out: set[str] = set()
     for code, g in zip(_str(layer[key]), layer.geometry, strict=True):
         if code is None or g is None:
@@ -263,8 +267,8 @@ def import_version(
     )
     reg = (
         con.execute(
-            "SELECT building_id, community_code, coalesce(lon, ST_X(ST_PointOnSurface(geom))) AS x, "
-            "coalesce(lat, ST_Y(ST_PointOnSurface(geom))) AS y FROM buildings WHERE status = 'active'"
+            "SELECT building_id, community_code, lon AS x, lat AS y "
+            f"FROM ({register.building_points_sql()}) WHERE status = 'active'"
         )
         .df()
         .set_index("building_id")
@@ -287,13 +291,13 @@ def import_version(
             Problem(
                 "unknown_building",
                 None,
-                f"building IDs {_q(rows.loc[unknown, 'building_id'])} "
+                f"building IDs {short_list(rows.loc[unknown, 'building_id'])} "
                 "are not active buildings of the register",
             )
         )
         rows = rows[~unknown]
     rows = rows.assign(community=reg["community_code"].reindex(rows["building_id"]).to_numpy())
-    base_rows = assignments(con, base)
+    base_rows = assignments_frame(con, base)
     micro_drawn = _drawn(con, layers["micro_grids"], "micro_grids", "micro_grid_code", base)
     grid_drawn = _drawn(con, layers["grids"], "grids", "grid_code", base) - micro_drawn
     communities = _changed(rows, base_rows, reg, micro_drawn | grid_drawn)
@@ -309,8 +313,8 @@ def import_version(
         mine = rows[rows["community"] == code]
         if ctx is None:
             continue
-        old = to_rows(ctx, base_rows[base_rows["community_code"] == code])
-        new = to_rows(ctx, mine)
+        old = ctx.rows(base_rows[base_rows["community_code"] == code])
+        new = ctx.rows(mine)
         if code in micro_drawn:
             found, pr = _by_polygon(new, points, layers["micro_grids"], "micro_grid_code", code)
             problems += pr
@@ -353,7 +357,6 @@ def import_version(
         note=note,
         actor=actor,
     )
-    churn_vs_parent(con, vid)
     record_edit(con, base=base, result=vid, op="import", detail=detail, actor=actor)
     return {"version": vid, "base_version": base, "changed": True, **detail}
 
@@ -370,9 +373,3 @@ def _changed(
     out = set(reg["community_code"].reindex(list(ids)).dropna())
     out |= set(base_rows.loc[base_rows["building_id"].isin(ids), "community_code"])
     return sorted(out | drawn)
-
-
-def _q(values: Any, limit: int = 5) -> str:
-    items = [str(v) for v in list(values)[:limit]]
-    more = len(list(values)) - limit
-    return "[" + ", ".join(items) + (f", +{more} more" if more > 0 else "") + "]"

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import numpy as np
@@ -25,10 +26,13 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from common.errors import InvalidInput
-from grid_partition._graph import building_graph
+from grid_partition._graph import building_graph, region_fragments
 from grid_partition._hilbert import hilbert_index
-from grid_partition._solve import Caps, Level, rows_graph, solve_subset
-from grid_partition._validate import Buildings, check_caps, normalise
+from grid_partition._solve import Level, rows_graph, solve_subset
+from grid_partition._validate import Buildings, normalise
+from grid_partition.boundaries import polygons_for_rows
+from grid_partition.caps import Caps, SplitBuildings
+from grid_partition.quality import cv, estates_split, lower_bound, polsby_popper
 
 Mode = Literal["community", "courtyard"]
 
@@ -93,7 +97,8 @@ class GridPartitioner:
     flagged_ : pandas.DataFrame
         Rows of ``assignments_`` in micro-grids over their cap (an indivisible unit above it).
     report_ : dict
-        Quality figures, see :func:`grid_partition.quality.quality_report`.
+        Quality figures (see docs/partition.md): regions and their lower bounds, caps
+        exceeded and flagged, contiguity, households CV, estates split, Polsby-Popper.
     micro_polygons_, grid_polygons_ : geopandas.GeoDataFrame or None
         Region polygons tiling the community (when a community polygon is given).
     """
@@ -111,7 +116,7 @@ class GridPartitioner:
         max_edge: float | None = None,
         community_code: str = "000000000000",
         merge: bool = True,
-        split_buildings: Literal["large", "needed"] = "needed",
+        split_buildings: SplitBuildings = "needed",
         fill: float = 0.92,
         crs: Any | None = None,
     ) -> None:
@@ -169,20 +174,16 @@ class GridPartitioner:
 
     # -- work -----------------------------------------------------------------------------
 
-    def _check(self) -> Buildings:
-        check_caps(open_cap=self.open_cap, closed_cap=self.closed_cap, grid_cap=self.grid_cap)
+    def _check(self) -> tuple[Buildings, Caps]:
+        caps = Caps.checked(
+            self.open_cap, self.closed_cap, self.grid_cap, self.split_buildings, self.fill
+        )
         if not (
             isinstance(self.community_code, str)
             and len(self.community_code) == 12
             and self.community_code.isdigit()
         ):
             raise InvalidInput(f"community_code must be 12 digits, not {self.community_code!r}")
-        if self.split_buildings not in ("large", "needed"):
-            raise InvalidInput(
-                f"split_buildings must be 'large' or 'needed', not {self.split_buildings!r}"
-            )
-        if not (isinstance(self.fill, int | float) and 0 < self.fill <= 1):
-            raise InvalidInput(f"fill must be in (0, 1], not {self.fill!r}")
         if self.max_edge is not None and not self.max_edge > 0:
             raise InvalidInput(f"max_edge must be positive, not {self.max_edge!r}")
         b = normalise(self.buildings)
@@ -195,7 +196,7 @@ class GridPartitioner:
                 raise InvalidInput(
                     f"{int(outside.sum())} buildings lie outside the community: {ids}"
                 )
-        return b
+        return b, caps
 
     def solve(
         self, previous: pd.DataFrame | None = None, *, boundaries: bool = True
@@ -217,8 +218,7 @@ class GridPartitioner:
         GridPartitioner
             ``self``, with the trailing-underscore attributes set.
         """
-        b = self._check()
-        caps = Caps(int(self.open_cap), int(self.closed_cap), int(self.grid_cap))
+        b, caps = self._check()
         graph, cut = building_graph(b.x, b.y, max_edge=self.max_edge, barriers=self.barriers)
         self.graph_ = graph
         self.edges_cut_ = cut
@@ -236,15 +236,7 @@ class GridPartitioner:
         if kept is not None and len(kept):
             parts.append(kept)
         if free.any():
-            level = solve_subset(
-                b,
-                graph,
-                np.flatnonzero(free),
-                caps,
-                self.merge,
-                self.split_buildings == "needed",
-                float(self.fill),
-            )
+            level = solve_subset(b, graph, np.flatnonzero(free), caps, self.merge)
             used = (
                 set(kept["grid"].str[12:].astype(int)) if kept is not None and len(kept) else set()
             )
@@ -255,10 +247,8 @@ class GridPartitioner:
         return self
 
     def _finish(self, b: Buildings, rows: pd.DataFrame, caps: Caps, boundaries: bool) -> None:
-        from grid_partition.quality import quality_report
-
         rows["building_id"] = b.building_id[rows["bidx"].to_numpy()]
-        rows["cap"] = np.where(b.closed[rows["bidx"].to_numpy()], caps.closed_cap, caps.open_cap)
+        rows["cap"] = caps.micro_cap(b.closed[rows["bidx"].to_numpy()])
         micro = rows.groupby("micro", sort=True).agg(
             grid=("grid", "first"),
             households=("households", "sum"),
@@ -302,8 +292,6 @@ class GridPartitioner:
         self.micro_polygons_: Any = None
         self.grid_polygons_: Any = None
         if boundaries and self.community is not None:
-            from grid_partition.boundaries import polygons_for_rows
-
             mp, gp = polygons_for_rows(
                 b,
                 rows["bidx"].to_numpy(dtype=np.int64),
@@ -322,19 +310,54 @@ class GridPartitioner:
             self.grid_polygons_ = gpd.GeoDataFrame(
                 self.grids_[["code", "households"]].copy(), geometry=gp, crs=self.crs
             )
-        self.report_ = quality_report(self, b)
+        self.report_ = self._quality_report(b)
 
-
-def row_points(
-    b: Buildings, bidx: npt.NDArray[np.int64], unit: npt.NDArray[np.int64]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Point of every assignment row: the building's, or its unit's along the long axis."""
-    x = b.x[bidx].astype(np.float64)
-    y = b.y[bidx].astype(np.float64)
-    for j in np.flatnonzero(unit > 0):
-        pt = b.unit_points(int(bidx[j]))[int(unit[j]) - 1]
-        x[j], y[j] = pt[0], pt[1]
-    return x, y
+    def _quality_report(self, b: Buildings) -> dict[str, Any]:
+        """Figures of the solved partition (see docs/partition.md)."""
+        rows = self._rows
+        micro, grid = self.micro_grids_, self.grids_
+        bidx = rows["bidx"].to_numpy(dtype=np.int64)
+        est_cap = np.full(len(b.estate_names), self.open_cap, dtype=np.int64)
+        est_cap[b.estate[b.closed]] = self.closed_cap
+        mfrag = region_fragments(self.row_graph_, self.row_micro_)
+        gfrag = region_fragments(self.row_graph_, self.row_grid_)
+        rep: dict[str, Any] = {
+            "buildings": int(b.n),
+            "households": int(b.households.sum()),
+            "micro_grids": len(micro),
+            "grids": len(grid),
+            "micro_lower_bound": lower_bound(rows["households"], rows["cap"]),
+            "grid_lower_bound": math.ceil(int(b.households.sum()) / int(self.grid_cap)),
+            "micro_over_cap": int(((micro["households"] > micro["cap"]) & ~micro["flagged"]).sum()),
+            "micro_flagged": int(micro["flagged"].sum()),
+            "grid_over_cap": int(((grid["households"] > grid["cap"]) & ~grid["flagged"]).sum()),
+            "grid_flagged": int(grid["flagged"].sum()),
+            "micro_max_households": int(micro["households"].max()),
+            "grid_max_households": int(grid["households"].max()),
+            "micro_noncontiguous": int((mfrag > 1).sum()),
+            "grid_noncontiguous": int((gfrag > 1).sum()),
+            "micro_households_cv": cv(micro["households"]),
+            "grid_households_cv": cv(grid["households"]),
+            "edges_cut_by_barriers": int(self.edges_cut_),
+        }
+        rep["micro_ratio_to_bound"] = rep["micro_grids"] / max(rep["micro_lower_bound"], 1)
+        rep["grid_ratio_to_bound"] = rep["grids"] / max(rep["grid_lower_bound"], 1)
+        s_all, s_bad = estates_split(b, bidx, self.row_micro_, est_cap, self.graph_)
+        rep["estates_split_micro"] = s_all
+        rep["estates_split_micro_under_cap"] = s_bad
+        s_all, s_bad = estates_split(b, bidx, self.row_grid_, self.grid_cap, self.graph_)
+        rep["estates_split_grid"] = s_all
+        rep["estates_split_grid_under_cap"] = s_bad
+        if self.micro_polygons_ is not None:
+            mg = np.asarray(self.micro_polygons_.geometry, dtype=object)
+            gg = np.asarray(self.grid_polygons_.geometry, dtype=object)
+            rep["micro_polsby_popper"] = float(polsby_popper(mg).mean())
+            rep["grid_polsby_popper"] = float(polsby_popper(gg).mean())
+            rep["micro_multipart"] = int((shapely.get_num_geometries(mg) > 1).sum())
+            rep["grid_multipart"] = int((shapely.get_num_geometries(gg) > 1).sum())
+            area = float(shapely.area(self.community))
+            rep["tiling_area_error"] = abs(float(shapely.area(gg).sum()) - area) / max(area, 1e-12)
+        return rep
 
 
 def _majority(
@@ -390,8 +413,6 @@ def _kept_rows(b: Buildings, graph: Any, previous: pd.DataFrame, caps: Caps) -> 
         raise InvalidInput(
             f"previous assignments lack columns {sorted(need - set(previous.columns))}"
         )
-    from grid_partition._graph import region_fragments
-
     pos = pd.Series(np.arange(b.n), index=pd.Index(b.building_id))
     prev = previous[["building_id", "unit", "micro", "grid"]].copy()
     prev["building_id"] = prev["building_id"].astype(str)
@@ -429,7 +450,7 @@ def _kept_rows(b: Buildings, graph: Any, previous: pd.DataFrame, caps: Caps) -> 
     grown = set(b.estate[(~known) & (b.estate >= 0)].tolist())
     if grown:
         bad |= set(prev.loc[np.isin(b.estate[bi], list(grown)), "grid"])
-    prev["cap"] = np.where(b.closed[bi], caps.closed_cap, caps.open_cap)
+    prev["cap"] = caps.micro_cap(b.closed[bi])
     m = prev.groupby("micro").agg(
         h=("households", "sum"), c=("cap", "min"), n=("unit", "size"), g=("grid", "first")
     )
@@ -443,7 +464,9 @@ def _kept_rows(b: Buildings, graph: Any, previous: pd.DataFrame, caps: Caps) -> 
         rg = rows_graph(prev["bidx"].to_numpy(dtype=np.int64), b.n, graph)
         for key in ("micro", "grid"):
             codes, lab = np.unique(prev[key].to_numpy(dtype=object), return_inverse=True)
-            frag = _frag(rg, lab.reshape(-1).astype(np.int64), region_fragments)
+            frag = np.asarray(
+                region_fragments(rg, lab.reshape(-1).astype(np.int64)), dtype=np.int64
+            )
             broken = codes[frag > 1]
             bad |= set(prev.loc[prev[key].isin(broken), "grid"])
     # a building split by unit over several grids: all of them stay or none
@@ -456,7 +479,3 @@ def _kept_rows(b: Buildings, graph: Any, previous: pd.DataFrame, caps: Caps) -> 
         bad |= more
     kept = prev[~prev["grid"].isin(bad)]
     return kept[["bidx", "unit", "households", "micro", "grid"]].reset_index(drop=True)
-
-
-def _frag(g: Any, lab: npt.NDArray[np.int64], fn: Any) -> npt.NDArray[np.int64]:
-    return np.asarray(fn(g, lab), dtype=np.int64)

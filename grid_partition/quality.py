@@ -1,4 +1,5 @@
-"""Quality figures of a partition, and churn between two partitions.
+"""Measures of a partition: compactness, spread, lower bounds, estates split, and churn between
+two partitions (the figures of a whole report are in ``GridPartitioner.report_``).
 
 >>> import pandas as pd
 >>> old = pd.DataFrame({"building_id": ["a", "b"], "micro": ["m1", "m1"], "households": [10, 30]})
@@ -10,18 +11,15 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from grid_partition._graph import components, region_fragments, restrict
+from grid_partition._graph import components, restrict
 from grid_partition._validate import Buildings
-
-if TYPE_CHECKING:
-    from grid_partition.partition import GridPartitioner
 
 
 def polsby_popper(geoms: Any) -> npt.NDArray[np.float64]:
@@ -93,11 +91,11 @@ def estates_split(
     m = est >= 0
     if not m.any():
         return 0, 0
-    piece = components(restrict(graph, b.estate))[bidx]
+    bp = components(restrict(graph, b.estate))  # the estate piece of every building
+    piece = bp[bidx]
     df = pd.DataFrame({"e": est[m], "p": piece[m], "r": labels[m]})
     nreg = df.groupby("e")["r"].nunique()
     mb = b.estate >= 0
-    bp = components(restrict(graph, b.estate))
     tot = pd.Series(b.households[mb]).groupby(bp[mb]).sum()
     capv = np.broadcast_to(np.asarray(cap), len(b.estate_names))
     pe = pd.Series(b.estate[mb]).groupby(bp[mb]).first()
@@ -108,51 +106,3 @@ def estates_split(
         if k > 1 and tot.get(p, 0) <= capv[int(pe.loc[p])]
     ]
     return int((nreg > 1).sum()), len(viol)
-
-
-def quality_report(p: GridPartitioner, b: Buildings) -> dict[str, Any]:
-    """Figures of a solved partitioner (see docs/partition.md)."""
-    rows = p._rows
-    micro, grid = p.micro_grids_, p.grids_
-    bidx = rows["bidx"].to_numpy(dtype=np.int64)
-    est_cap = np.full(len(b.estate_names), p.open_cap, dtype=np.int64)
-    est_cap[b.estate[b.closed]] = p.closed_cap
-    mfrag = region_fragments(p.row_graph_, p.row_micro_)
-    gfrag = region_fragments(p.row_graph_, p.row_grid_)
-    rep: dict[str, Any] = {
-        "buildings": int(b.n),
-        "households": int(b.households.sum()),
-        "micro_grids": len(micro),
-        "grids": len(grid),
-        "micro_lower_bound": lower_bound(rows["households"], rows["cap"]),
-        "grid_lower_bound": math.ceil(int(b.households.sum()) / int(p.grid_cap)),
-        "micro_over_cap": int(((micro["households"] > micro["cap"]) & ~micro["flagged"]).sum()),
-        "micro_flagged": int(micro["flagged"].sum()),
-        "grid_over_cap": int(((grid["households"] > grid["cap"]) & ~grid["flagged"]).sum()),
-        "grid_flagged": int(grid["flagged"].sum()),
-        "micro_max_households": int(micro["households"].max()),
-        "grid_max_households": int(grid["households"].max()),
-        "micro_noncontiguous": int((mfrag > 1).sum()),
-        "grid_noncontiguous": int((gfrag > 1).sum()),
-        "micro_households_cv": cv(micro["households"]),
-        "grid_households_cv": cv(grid["households"]),
-        "edges_cut_by_barriers": int(p.edges_cut_),
-    }
-    rep["micro_ratio_to_bound"] = rep["micro_grids"] / max(rep["micro_lower_bound"], 1)
-    rep["grid_ratio_to_bound"] = rep["grids"] / max(rep["grid_lower_bound"], 1)
-    s_all, s_bad = estates_split(b, bidx, p.row_micro_, est_cap, p.graph_)
-    rep["estates_split_micro"] = s_all
-    rep["estates_split_micro_under_cap"] = s_bad
-    s_all, s_bad = estates_split(b, bidx, p.row_grid_, p.grid_cap, p.graph_)
-    rep["estates_split_grid"] = s_all
-    rep["estates_split_grid_under_cap"] = s_bad
-    if p.micro_polygons_ is not None:
-        mg = np.asarray(p.micro_polygons_.geometry, dtype=object)
-        gg = np.asarray(p.grid_polygons_.geometry, dtype=object)
-        rep["micro_polsby_popper"] = float(polsby_popper(mg).mean())
-        rep["grid_polsby_popper"] = float(polsby_popper(gg).mean())
-        rep["micro_multipart"] = int((shapely.get_num_geometries(mg) > 1).sum())
-        rep["grid_multipart"] = int((shapely.get_num_geometries(gg) > 1).sum())
-        area = float(shapely.area(p.community))
-        rep["tiling_area_error"] = abs(float(shapely.area(gg).sum()) - area) / max(area, 1e-12)
-    return rep

@@ -2,15 +2,36 @@
 
 ``grid_partition`` owns the tables in :data:`TABLES`; every other package (``fusion``, ``api``,
 the command line) reads them through the functions here and never names them in its own SQL.
+
+Three shapes: point reads (:func:`active_version`, :func:`resolve_version`,
+:func:`version_row`, :func:`version_caps`); frames of a version's tables (``*_frame``, pandas,
+geometry as WKB on request); and relations (``*_sql(version)``: one SELECT with the columns of
+:data:`COLUMNS`, ``version_id`` first and ``geom`` (WGS84) last where the table has one) that a
+consumer embeds in its own SQL as ``FROM ({micro_grids_sql(v)}) m``.
+
+>>> import store
+>>> con = store.connect(":memory:")
+>>> active_version(con)
+Traceback (most recent call last):
+  ...
+grid_partition.queries.NoActiveGridVersion: no active grid version: run `yizhi grid partition` first
+>>> micro_grids_frame(con, 1).columns.tolist()[:3]
+['version_id', 'micro_grid_code', 'grid_code']
 """
 
 from __future__ import annotations
 
-from typing import Final
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
 from common.errors import NotFound
+from grid_partition.caps import Caps
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The tables ``grid_partition`` writes; only this package names them in SQL.
 TABLES: Final = frozenset(
@@ -23,6 +44,14 @@ class NoActiveGridVersion(NotFound):
 
     type = "no-active-grid-version"
     title = "No active grid version"
+
+
+class GridVersionNotFound(NotFound):
+    """A grid version asked for by number does not exist (a :class:`~common.errors.NotFound`,
+    problem type ``not-found``)."""
+
+
+# -- Versions ---------------------------------------------------------------------------------
 
 
 def active_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -63,3 +92,228 @@ def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     ).fetchone()
     grids, micro, unit = (int(v) for v in row or (0, 0, 0))
     return {"grids": grids, "micro_grids": micro, "unit_grids": unit}
+
+
+def resolve_version(con: duckdb.DuckDBPyConnection, version: int | None = None) -> int:
+    """The version asked for (checked), or the active one when ``version`` is None.
+
+    Used by every read of a version (grid_partition, api, fusion, the command line).
+
+    Raises
+    ------
+    GridVersionNotFound
+        When ``version`` does not exist.
+    NoActiveGridVersion
+        When ``version`` is None and no version is active.
+    """
+    if version is None:
+        return active_version(con)
+    row = con.execute(
+        "SELECT version_id FROM grid_versions WHERE version_id = ?", [int(version)]
+    ).fetchone()
+    if row is None:
+        raise GridVersionNotFound(f"grid version {version} does not exist")
+    return int(row[0])
+
+
+def version_row(con: duckdb.DuckDBPyConnection, version: int) -> dict[str, Any]:
+    """The ``grid_versions`` row of ``version`` as a dict: ``version_id``, ``parent_version``,
+    ``status``, ``kind``, ``params`` and ``quality`` (parsed JSON), ``note``, ``actor``,
+    ``created_at`` (ISO 8601 text).
+
+    Used by grid_partition (caps, quality, churn) and api (a version's page).
+
+    Raises
+    ------
+    GridVersionNotFound
+        When the version does not exist.
+    """
+    cur = con.execute(
+        "SELECT version_id, parent_version, status, kind, params, quality, note, actor, "
+        "strftime(created_at, '%Y-%m-%dT%H:%M:%S%z') AS created_at "
+        "FROM grid_versions WHERE version_id = ?",
+        [int(version)],
+    )
+    cols = [d[0] for d in cur.description]
+    row = cur.fetchone()
+    if row is None:
+        raise GridVersionNotFound(f"grid version {version} does not exist")
+    out = dict(zip(cols, row, strict=True))
+    for k in ("params", "quality"):
+        out[k] = json.loads(out[k]) if out[k] else {}
+    return out
+
+
+def version_caps(con: duckdb.DuckDBPyConnection, version: int) -> Caps:
+    """The caps (and partitioner options) ``version`` was made with.
+
+    Used by grid_partition (repartition, edits, quality) and api (block pages, edits).
+
+    Raises
+    ------
+    GridVersionNotFound
+        When the version does not exist.
+    """
+    p = version_row(con, version)["params"]
+    return Caps(
+        int(p.get("open_cap", 150)),
+        int(p.get("closed_cap", 300)),
+        int(p.get("grid_cap", 600)),
+        # versions stored before these options were made with whole buildings
+        "needed" if p.get("split_buildings", "large") == "needed" else "large",
+        float(p.get("fill", 1.0)),
+    )
+
+
+# -- The tables of a version: relations and frames --------------------------------------------
+
+#: The columns of each table of a version besides ``version_id`` (and ``geom``, see
+#: :data:`GEOMETRY`), in the order of the relations and frames below.
+COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "grids": (
+        "grid_code",
+        "community_code",
+        "households",
+        "buildings",
+        "micro_grids",
+        "area_m2",
+        "compactness",
+    ),
+    "micro_grids": (
+        "micro_grid_code",
+        "grid_code",
+        "community_code",
+        "enclosure",
+        "cap",
+        "households",
+        "buildings",
+        "flagged",
+        "flag_reason",
+        "area_m2",
+        "compactness",
+    ),
+    "grid_assignments": (
+        "building_id",
+        "unit",
+        "micro_grid_code",
+        "grid_code",
+        "community_code",
+        "households",
+    ),
+    "unit_grids": ("unit_grid_code", "community_code", "area_m2"),
+}
+#: The tables of :data:`COLUMNS` with a polygon ``geom`` (WGS84).
+GEOMETRY: Final = frozenset({"grids", "micro_grids", "unit_grids"})
+#: The order of a table's rows in its frame.
+_ORDER: Final = {
+    "grids": "grid_code",
+    "micro_grids": "micro_grid_code",
+    "grid_assignments": "building_id, unit",
+    "unit_grids": "unit_grid_code",
+}
+
+
+def _select(table: str, version: int, geom: str | None = "geom") -> str:
+    cols = ", ".join(("version_id", *COLUMNS[table]))
+    if geom and table in GEOMETRY:
+        cols += f", {geom}"
+    return f"SELECT {cols} FROM {table} WHERE version_id = {int(version)}"
+
+
+def grids_sql(version: int) -> str:
+    """The grids of ``version`` as one SELECT: ``version_id``, the columns of
+    ``COLUMNS["grids"]`` (grid_code, community_code, households, buildings, micro_grids,
+    area_m2, compactness) and ``geom``.
+
+    Used by grid_partition; for api and fusion joins on grids.
+    """
+    return _select("grids", version)
+
+
+def micro_grids_sql(version: int) -> str:
+    """The micro-grids of ``version`` as one SELECT: ``version_id``, the columns of
+    ``COLUMNS["micro_grids"]`` (micro_grid_code, grid_code, community_code, enclosure, cap,
+    households, buildings, flagged, flag_reason, area_m2, compactness) and ``geom``.
+
+    Used by grid_partition; for fusion (linking, blocks) and api joins on micro-grids.
+    """
+    return _select("micro_grids", version)
+
+
+def unit_grids_sql(version: int) -> str:
+    """The unit grids of ``version`` as one SELECT: ``version_id``, unit_grid_code,
+    community_code, area_m2 and ``geom``.
+
+    Used by grid_partition; for fusion (linking) and the tile layers.
+    """
+    return _select("unit_grids", version)
+
+
+def assignments_sql(version: int) -> str:
+    """The assignments of ``version`` as one SELECT, one row per building or per unit of a
+    building split by unit: ``version_id``, building_id, unit (``00`` the whole building),
+    micro_grid_code, grid_code, community_code, households.
+
+    Used by grid_partition (GeoPackage export); for fusion (a building's micro-grid, block
+    households) and api.
+    """
+    return _select("grid_assignments", version)
+
+
+def _frame(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    version: int,
+    geometry: bool,
+    communities: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    sql = _select(table, version, "ST_AsWKB(geom) AS wkb" if geometry else None)
+    params: list[Any] = []
+    if communities is not None:
+        sql += " AND list_contains(?::VARCHAR[], community_code)"
+        params.append(sorted(communities))
+    return con.execute(f"{sql} ORDER BY {_ORDER[table]}", params).df()
+
+
+def grids_frame(
+    con: duckdb.DuckDBPyConnection, version: int, *, geometry: bool = False
+) -> pd.DataFrame:
+    """The grids of ``version`` (columns of :func:`grids_sql`, ``wkb`` instead of ``geom``
+    with ``geometry``), ordered by code.
+
+    Used by grid_partition (GeoPackage export and import, point index).
+    """
+    return _frame(con, "grids", version, geometry)
+
+
+def micro_grids_frame(
+    con: duckdb.DuckDBPyConnection, version: int, *, geometry: bool = False
+) -> pd.DataFrame:
+    """The micro-grids of ``version`` (columns of :func:`micro_grids_sql`, ``wkb`` instead of
+    ``geom`` with ``geometry``), ordered by code.
+
+    Used by grid_partition (GeoPackage export and import, point index, quality).
+    """
+    return _frame(con, "micro_grids", version, geometry)
+
+
+def unit_grids_frame(
+    con: duckdb.DuckDBPyConnection, version: int, *, geometry: bool = False
+) -> pd.DataFrame:
+    """The unit grids of ``version`` (columns of :func:`unit_grids_sql`, ``wkb`` instead of
+    ``geom`` with ``geometry``), ordered by code.
+
+    Used by grid_partition (GeoPackage export, point index).
+    """
+    return _frame(con, "unit_grids", version, geometry)
+
+
+def assignments_frame(
+    con: duckdb.DuckDBPyConnection, version: int, communities: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """The assignments of ``version`` (columns of :func:`assignments_sql`), of every community
+    or of ``communities``, ordered by building and unit.
+
+    Used by grid_partition (repartition, edits, GeoPackage import).
+    """
+    return _frame(con, "grid_assignments", version, False, communities)

@@ -8,82 +8,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
-import pandas as pd
 
 from common.errors import InvalidInput
-from grid_partition._io import churn_vs_parent, write_version
-from grid_partition._parallel import ProgressFn, check_workers, solve_inputs
-from grid_partition._register import Community, community_codes, read_communities
-from grid_partition._snapshot import Caps, Snapshot, materialise, prepare
+from common.workers import check_workers
+from grid_partition._io import write_version
+from grid_partition._parallel import ProgressFn, solve_inputs
+from grid_partition._register import community_codes, read_communities
+from grid_partition.caps import Caps, SplitBuildings, check_options
+from grid_partition.queries import NoActiveGridVersion, active_version
 
-__all__ = ["ProgressFn", "check_options", "partition_store", "solve_community", "to_rows"]
-
-
-def to_rows(ctx: Community, frame: pd.DataFrame) -> pd.DataFrame:
-    """Stored assignments (unit as register code) → partitioner rows (unit as number)."""
-    units = [
-        ctx.unit_index(str(b), str(u))
-        for b, u in zip(frame["building_id"], frame["unit"], strict=True)
-    ]
-    return pd.DataFrame(
-        {
-            "building_id": frame["building_id"].astype(str).to_numpy(dtype=object),
-            "unit": units,
-            "micro": frame["micro_grid_code"].astype(str).to_numpy(dtype=object),
-            "grid": frame["grid_code"].astype(str).to_numpy(dtype=object),
-        }
-    )
-
-
-def solve_community(ctx: Community, caps: Caps, previous: pd.DataFrame | None = None) -> Snapshot:
-    """Run the partitioner on one community (optionally keeping ``previous`` grids)."""
-    from grid_partition.partition import GridPartitioner
-
-    p = GridPartitioner.from_geodataframe(
-        ctx.buildings,
-        community=ctx.polygon,
-        barriers=ctx.barriers if len(ctx.barriers) else None,
-        open_cap=caps.open_cap,
-        closed_cap=caps.closed_cap,
-        grid_cap=caps.grid_cap,
-        community_code=ctx.code,
-        split_buildings=caps.split_buildings,
-        fill=caps.fill,
-    )
-    p.solve(previous=previous, boundaries=False)
-    a = p.assignments_
-    rows = pd.DataFrame(
-        {
-            "building_id": a["building_id"].astype(str),
-            "unit": a["unit"],
-            "micro": a["micro"],
-            "grid": a["grid"],
-        }
-    )
-    prepared, problems = prepare(ctx, rows)
-    if problems:  # the partitioner's output always covers the community; say so if not
-        raise InvalidInput(f"partition of {ctx.code} is incomplete: {problems[0].message}")
-    snap = materialise(ctx, prepared, caps)
-    snap.report["partitioner"] = {k: v for k, v in p.report_.items() if isinstance(v, int | float)}
-    return snap
-
-
-def check_options(split_buildings: str, fill: float) -> None:
-    """Refuse partitioner options that no community could use (before any work starts).
-
-    Raises
-    ------
-    InvalidInput
-        For a ``split_buildings`` other than ``"needed"`` / ``"large"``, or ``fill`` outside
-        (0, 1].
-    """
-    if split_buildings not in ("needed", "large"):
-        raise InvalidInput(f"split_buildings must be 'needed' or 'large', not {split_buildings!r}")
-    if not (isinstance(fill, int | float) and 0 < fill <= 1):
-        raise InvalidInput(f"fill must be in (0, 1], not {fill!r}")
+__all__ = ["ProgressFn", "check_options", "partition_store"]
 
 
 def partition_store(
@@ -98,7 +35,7 @@ def partition_store(
     actor: str | None = None,
     progress: ProgressFn | None = None,
     workers: int | None = None,
-    split_buildings: Literal["needed", "large"] = "needed",
+    split_buildings: SplitBuildings = "needed",
     fill: float = 0.92,
 ) -> int:
     """Partition communities of the register and store a new active version.
@@ -138,19 +75,15 @@ def partition_store(
     int
         The new version id (status active; the previous active one is superseded).
     """
-    from grid_partition._validate import check_caps
-
-    check_caps(open_cap=open_cap, closed_cap=closed_cap, grid_cap=grid_cap)
+    caps = Caps.checked(open_cap, closed_cap, grid_cap, split_buildings, fill)
     n_workers = check_workers(workers)
-    check_options(split_buildings, fill)
-    caps = Caps(int(open_cap), int(closed_cap), int(grid_cap), split_buildings, float(fill))
     codes = community_codes(con, communities)
     if not codes:
         raise InvalidInput("the register holds no community with a boundary and buildings")
-    row = con.execute(
-        "SELECT max(version_id) FROM grid_versions WHERE status = 'active'"
-    ).fetchone()
-    parent = None if row is None or row[0] is None else int(row[0])
+    try:
+        parent: int | None = active_version(con)
+    except NoActiveGridVersion:
+        parent = None
     inputs = read_communities(con, codes, barriers=barriers)
     snaps = solve_inputs(inputs, caps, workers=n_workers, progress=progress)
     vid = write_version(
@@ -164,5 +97,4 @@ def partition_store(
         actor=actor,
         carry=communities is not None,
     )
-    churn_vs_parent(con, vid)
     return vid

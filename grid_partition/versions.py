@@ -11,20 +11,30 @@ from collections.abc import Callable
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import shapely
 
+import store
+from address_registry import queries as register
+from common.coords import transform
 from common.errors import NotFound
-from grid_partition._io import (
-    assignments,
-    churn_vs_parent,
+from common.workers import check_workers
+from grid_partition._io import write_version
+from grid_partition._parallel import solve_inputs
+from grid_partition._register import community_codes, read_communities
+from grid_partition.caps import Caps
+from grid_partition.quality import cv
+from grid_partition.queries import (
+    active_version,
+    assignments_frame,
+    grids_frame,
+    micro_grids_frame,
     resolve_version,
+    unit_grids_frame,
     version_caps,
     version_row,
-    write_version,
 )
-from grid_partition._parallel import check_workers, solve_inputs
-from grid_partition._register import community_codes, read_communities
-from grid_partition._snapshot import Caps
 
 #: Relative area of the symmetric difference above which a polygon counts as re-shaped.
 SHAPE_TOLERANCE = 1e-6
@@ -154,7 +164,7 @@ def repartition(
     base = resolve_version(con, base_version)
     caps = caps or version_caps(con, base)
     codes = community_codes(con, communities)
-    prev = assignments(con, base, codes)
+    prev = assignments_frame(con, base, codes)
     same = [] if barriers is not None else unchanged_communities(con, prev, codes)
     todo = [c for c in codes if c not in set(same)]
     n_workers = check_workers(workers)
@@ -176,7 +186,6 @@ def repartition(
         actor=actor,
         carry=True if communities is not None else same,
     )
-    churn_vs_parent(con, vid)
     return vid
 
 
@@ -184,11 +193,7 @@ def unchanged_communities(
     con: duckdb.DuckDBPyConnection, prev: pd.DataFrame, codes: list[str]
 ) -> list[str]:
     """Communities whose active buildings and households equal those of ``prev`` (base rows)."""
-    reg = con.execute(
-        "SELECT community_code, building_id, coalesce(households, 0) AS households "
-        "FROM buildings WHERE status = 'active' AND list_contains(?::VARCHAR[], community_code)",
-        [codes],
-    ).df()
+    reg = register.active_buildings_frame(con, codes, geometry=False)
     old = prev.groupby(["community_code", "building_id"], as_index=False)["households"].sum()
     both = reg.merge(old, on="building_id", how="outer", suffixes=("", "_old"))
     same = (both["community_code"] == both["community_code_old"]) & (
@@ -200,72 +205,62 @@ def unchanged_communities(
     return [c for c in codes if c not in bad and c in set(old["community_code"])]
 
 
-class _PointIndex:
-    """Polygons of one version (grids, micro-grids, unit grids) in an STRtree."""
+class PointIndex:
+    """The polygons of one version (grids, micro-grids, unit grids) in STRtrees: a point lookup
+    with no SQL (bounding-box prefilter, then the exact test)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, version: int) -> None:
-        import shapely
-
-        self.levels: dict[str, tuple[Any, list[str], list[str]]] = {}
-        for kind, code, table in (
-            ("grid", "grid_code", "grids"),
-            ("micro_grid", "micro_grid_code", "micro_grids"),
-            ("unit_grid", "unit_grid_code", "unit_grids"),
+        self.version = version
+        self.levels: dict[str, tuple[shapely.STRtree, list[str], list[str]]] = {}
+        for kind, frame in (
+            ("grid", grids_frame),
+            ("micro_grid", micro_grids_frame),
+            ("unit_grid", unit_grids_frame),
         ):
-            rows = con.execute(
-                f"SELECT {code}, community_code, ST_AsWKB(geom) FROM {table} "
-                "WHERE version_id = ? AND geom IS NOT NULL ORDER BY 1",
-                [version],
-            ).fetchall()
-            geoms = shapely.from_wkb([bytes(r[2]) for r in rows])
+            f = frame(con, version, geometry=True)
+            f = f[f["wkb"].notna()]
+            geoms = shapely.from_wkb([bytes(w) for w in f["wkb"]])
             self.levels[kind] = (
                 shapely.STRtree(geoms),
-                [str(r[0]) for r in rows],
-                [str(r[1]) for r in rows],
+                f[f"{kind}_code"].astype(str).tolist(),
+                f["community_code"].astype(str).tolist(),
             )
 
     def at(self, lon: float, lat: float) -> dict[str, tuple[str, str]]:
-        import shapely
-
+        """Per level (``grid``, ``micro_grid``, ``unit_grid``) that covers the WGS84 point, its
+        ``(code, community_code)``; on a shared edge the lowest code."""
         pt = shapely.Point(lon, lat)
         out: dict[str, tuple[str, str]] = {}
         for kind, (tree, codes, comms) in self.levels.items():
             hit = tree.query(pt, predicate="intersects")  # bbox prefilter, then the exact test
             if len(hit):
-                i = min(int(h) for h in hit)  # on a shared edge: the lowest code
+                i = int(np.min(hit))  # the codes are in order
                 out[kind] = (codes[i], comms[i])
         return out
 
 
-#: Indexes of recently asked versions; a version never changes once written.
-_INDEXES: dict[tuple[int, int, int], _PointIndex] = {}
+def point_index(
+    con: duckdb.DuckDBPyConnection, version: int | None = None
+) -> tuple[int, PointIndex]:
+    """The version number and the point index of a grid version (active by default).
 
+    This is what :func:`grid_at` looks points up in; a server keeps it and answers points with
+    no SQL (``index.at(lon, lat)`` gives the grid, micro-grid and unit grid at a WGS84 point).
+    The version and its index are kept by :func:`store.cached` (the active one apart from
+    those asked by number), rebuilt when the grids' data version moves.
 
-def _index(con: duckdb.DuckDBPyConnection, version: int | None) -> tuple[int, _PointIndex]:
-    # one aggregate pass (a cheap query: this runs on every lookup); created_at tells two
-    # databases apart that happen to have the same version number
-    if version is None:
-        sql = (
-            "SELECT max(version_id), arg_max(epoch_us(created_at), version_id) "
-            "FROM grid_versions WHERE status = 'active'"
-        )
-        row = con.execute(sql).fetchone()
-    else:
-        sql = "SELECT version_id, epoch_us(created_at) FROM grid_versions WHERE version_id = ?"
-        row = con.execute(sql, [int(version)]).fetchone()
-    if row is None or row[0] is None:
-        raise NotFound(
-            f"grid version {version} does not exist"
-            if version is not None
-            else "no active grid version: run `yizhi grid partition` first"
-        )
-    key = (id(con), int(row[0]), int(row[1]))
-    idx = _INDEXES.get(key)
-    if idx is None:
-        if len(_INDEXES) >= 8:
-            _INDEXES.pop(next(iter(_INDEXES)))
-        idx = _INDEXES[key] = _PointIndex(con, int(row[0]))
-    return int(row[0]), idx
+    Raises
+    ------
+    NotFound
+        When the version does not exist, or no version is active.
+    """
+
+    def build(c: duckdb.DuckDBPyConnection) -> tuple[int, PointIndex]:
+        v = active_version(c) if version is None else resolve_version(c, version)
+        return v, PointIndex(c, v)
+
+    name = "grid_partition.point_index" + ("" if version is None else f".{int(version)}")
+    return store.cached(con, name, ("grid_partition",), build)
 
 
 def grid_at(
@@ -278,8 +273,7 @@ def grid_at(
     """Grid, micro-grid, unit grid and community at a point.
 
     The polygons of a version are loaded once into an in-memory STRtree (bounding-box
-    prefilter, then an exact point-in-polygon test); later calls cost one small query that
-    resolves the version.
+    prefilter, then an exact point-in-polygon test) kept by :func:`point_index`.
 
     Parameters
     ----------
@@ -293,11 +287,9 @@ def grid_at(
     NotFound
         When no grid of the version covers the point.
     """
-    from common.coords import transform
-
     if crs.lower().replace("-", "") not in ("wgs84", "4326", "epsg:4326"):
         lon, lat = transform(float(lon), float(lat), crs, "wgs84")
-    v, idx = _index(con, version)
+    v, idx = point_index(con, version)
     found = idx.at(float(lon), float(lat))
     if "grid" not in found:
         raise NotFound(f"no grid of version {v} covers the point ({lon:.6f}, {lat:.6f})")
@@ -336,7 +328,6 @@ def quality(con: duckdb.DuckDBPyConnection, version: int | None = None) -> dict[
     ).df()
     if not len(g):
         raise NotFound(f"grid version {v} holds no grids")
-    from grid_partition.quality import cv
 
     comm = stored.get("communities", {})
     gflag = (g["households"] > caps.grid_cap) & (g["micro_grids"] == 1)
@@ -399,18 +390,8 @@ def list_versions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     ]
 
 
-def point_index(
-    con: duckdb.DuckDBPyConnection, version: int | None = None
-) -> tuple[int, _PointIndex]:
-    """The version number and the in-memory point index of a grid version (active by default).
-
-    This is what :func:`grid_at` looks points up in; a server keeps it and answers points with
-    no SQL (``index.at(lon, lat)`` gives the grid, micro-grid and unit grid at a WGS84 point).
-    """
-    return _index(con, version)
-
-
 __all__ = [
+    "PointIndex",
     "diff",
     "grid_at",
     "list_versions",

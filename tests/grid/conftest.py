@@ -1,12 +1,18 @@
-"""Fixtures for the grid partitioner tests: tiny communities built from shapely boxes."""
+"""Fixtures for the grid tests: tiny communities built from shapely boxes, and the crafted
+register partitioned once per module (``reg``: a private copy for each test)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
+
+from tests.grid.crafted import Reg, open_copy, partitioned_file
 
 CRS = "EPSG:32648"
 CODE = "500101001001"
@@ -32,3 +38,15 @@ def row_of(
 def area_close(a: float, b: float, rel: float = 1e-6) -> bool:
     """Areas equal within ``rel``."""
     return bool(np.isclose(a, b, rtol=rel, atol=1e-6))
+
+
+@pytest.fixture(scope="module")
+def base_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The crafted register and its first partition, made once per test module."""
+    return partitioned_file(tmp_path_factory.mktemp("crafted"))
+
+
+@pytest.fixture
+def reg(base_file: Path, tmp_path: Path) -> Iterator[Reg]:
+    """A private copy of :func:`base_file`, open: (connection, building IDs per community)."""
+    yield from open_copy(base_file, tmp_path)

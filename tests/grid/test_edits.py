@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from common.errors import Conflict
 from grid_partition import edits
 from grid_partition.versions import diff, quality
-from tests.grid.crafted import DX, LON0, A, B, Reg, open_copy, partitioned_file
-
-
-@pytest.fixture(scope="module")
-def base_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return partitioned_file(tmp_path_factory.mktemp("grid_edits"))
-
-
-@pytest.fixture
-def reg(base_file: Path, tmp_path: Path) -> Iterator[Reg]:
-    yield from open_copy(base_file, tmp_path)
+from tests.grid.crafted import DX, LON0, A, B, Reg
 
 
 def _rows(con: object, version: int) -> pd.DataFrame:

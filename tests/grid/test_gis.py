@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyogrio
@@ -12,17 +11,7 @@ import shapely
 from common.errors import Conflict, InvalidInput
 from grid_partition.gis import LAYERS, export_version, import_version
 from grid_partition.versions import diff, quality
-from tests.grid.crafted import A, B, Reg, open_copy, partitioned_file
-
-
-@pytest.fixture(scope="module")
-def base_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return partitioned_file(tmp_path_factory.mktemp("grid_gis"))
-
-
-@pytest.fixture
-def reg(base_file: Path, tmp_path: Path) -> Iterator[Reg]:
-    yield from open_copy(base_file, tmp_path)
+from tests.grid.crafted import A, B, Reg
 
 
 def _versions(con: object) -> int:

@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from common.errors import InvalidInput
-from grid_partition._parallel import check_workers, default_workers
+from common.workers import check_workers, default_workers
 from grid_partition._register import _unit_split
 from grid_partition.unit_grids import unit_grids
 
@@ -150,7 +150,7 @@ def test_unit_grid_cuts_give_equal_areas() -> None:
 
 def test_split_options_are_stored_with_the_version_and_reused(tmp_path: Path) -> None:
     import store
-    from grid_partition._io import version_caps
+    from grid_partition.queries import version_caps
     from grid_partition.store import partition_store
     from grid_partition.versions import repartition
     from tests.grid.crafted import make_register

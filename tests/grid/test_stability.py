@@ -10,8 +10,8 @@ import shapely
 
 from common.errors import InvalidInput
 from grid_partition import GridPartitioner
-from grid_partition._synthetic import synthetic_community
 from grid_partition.quality import churn
+from synthetic.communities import synthetic_community
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,19 +23,7 @@ from tests.grid.crafted import (
     Reg,
     add_building,
     make_register,
-    open_copy,
-    partitioned_file,
 )
-
-
-@pytest.fixture(scope="module")
-def base_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return partitioned_file(tmp_path_factory.mktemp("grid_versions"))
-
-
-@pytest.fixture
-def reg(base_file: Path, tmp_path: Path) -> Iterator[Reg]:
-    yield from open_copy(base_file, tmp_path)
 
 
 def _metric(con: object, wkb: bytes, lon: float, lat: float) -> shapely.Geometry:

@@ -1,4 +1,4 @@
-"""Deterministic synthetic communities for tests and benchmarks (private).
+"""Deterministic synthetic communities for tests and benchmarks (not part of the product).
 
 A street grid of square blocks (180 m of buildable land, 20 m streets). Every fourth street is
 a major road (a barrier line along its centre); the others are estate roads that adjacency may
