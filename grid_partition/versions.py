@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+import store
 from common.errors import NotFound
 from grid_partition._io import (
     assignments,
@@ -25,6 +26,7 @@ from grid_partition._io import (
 from grid_partition._parallel import check_workers, solve_inputs
 from grid_partition._register import community_codes, read_communities
 from grid_partition._snapshot import Caps
+from grid_partition.queries import active_version
 
 #: Relative area of the symmetric difference above which a polygon counts as re-shaped.
 SHAPE_TOLERANCE = 1e-6
@@ -200,7 +202,7 @@ def unchanged_communities(
     return [c for c in codes if c not in bad and c in set(old["community_code"])]
 
 
-class _PointIndex:
+class PointIndex:
     """Polygons of one version (grids, micro-grids, unit grids) in an STRtree."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, version: int) -> None:
@@ -225,6 +227,8 @@ class _PointIndex:
             )
 
     def at(self, lon: float, lat: float) -> dict[str, tuple[str, str]]:
+        """``{kind: (code, community)}`` of the grid, micro-grid and unit grid covering a WGS84
+        point (the kinds none covers are left out)."""
         import shapely
 
         pt = shapely.Point(lon, lat)
@@ -237,35 +241,27 @@ class _PointIndex:
         return out
 
 
-#: Indexes of recently asked versions; a version never changes once written.
-_INDEXES: dict[tuple[int, int, int], _PointIndex] = {}
-
-
-def _index(con: duckdb.DuckDBPyConnection, version: int | None) -> tuple[int, _PointIndex]:
-    # one aggregate pass (a cheap query: this runs on every lookup); created_at tells two
-    # databases apart that happen to have the same version number
+def _index(con: duckdb.DuckDBPyConnection, version: int | None) -> tuple[int, PointIndex]:
+    """The version and its index, cached by the store's data version of the grids (a version
+    never changes once written, but the active one moves with every edit)."""
     if version is None:
-        sql = (
-            "SELECT max(version_id), arg_max(epoch_us(created_at), version_id) "
-            "FROM grid_versions WHERE status = 'active'"
-        )
-        row = con.execute(sql).fetchone()
-    else:
-        sql = "SELECT version_id, epoch_us(created_at) FROM grid_versions WHERE version_id = ?"
-        row = con.execute(sql, [int(version)]).fetchone()
-    if row is None or row[0] is None:
-        raise NotFound(
-            f"grid version {version} does not exist"
-            if version is not None
-            else "no active grid version: run `yizhi grid partition` first"
-        )
-    key = (id(con), int(row[0]), int(row[1]))
-    idx = _INDEXES.get(key)
-    if idx is None:
-        if len(_INDEXES) >= 8:
-            _INDEXES.pop(next(iter(_INDEXES)))
-        idx = _INDEXES[key] = _PointIndex(con, int(row[0]))
-    return int(row[0]), idx
+        return store.cached(con, "grid_partition.point_index", ("grid_partition",), _active_index)
+    v = int(version)
+    return store.cached(
+        con, f"grid_partition.point_index@{v}", ("grid_partition",), lambda c: _version_index(c, v)
+    )
+
+
+def _active_index(con: duckdb.DuckDBPyConnection) -> tuple[int, PointIndex]:
+    v = active_version(con)
+    return v, PointIndex(con, v)
+
+
+def _version_index(con: duckdb.DuckDBPyConnection, version: int) -> tuple[int, PointIndex]:
+    sql = "SELECT 1 FROM grid_versions WHERE version_id = ?"
+    if con.execute(sql, [version]).fetchone() is None:
+        raise NotFound(f"grid version {version} does not exist")
+    return version, PointIndex(con, version)
 
 
 def grid_at(
@@ -278,8 +274,8 @@ def grid_at(
     """Grid, micro-grid, unit grid and community at a point.
 
     The polygons of a version are loaded once into an in-memory STRtree (bounding-box
-    prefilter, then an exact point-in-polygon test); later calls cost one small query that
-    resolves the version.
+    prefilter, then an exact point-in-polygon test); later calls cost no query while the grids
+    are unchanged (:func:`store.cached`).
 
     Parameters
     ----------
@@ -401,16 +397,24 @@ def list_versions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 def point_index(
     con: duckdb.DuckDBPyConnection, version: int | None = None
-) -> tuple[int, _PointIndex]:
+) -> tuple[int, PointIndex]:
     """The version number and the in-memory point index of a grid version (active by default).
 
-    This is what :func:`grid_at` looks points up in; a server keeps it and answers points with
-    no SQL (``index.at(lon, lat)`` gives the grid, micro-grid and unit grid at a WGS84 point).
+    This is what :func:`grid_at` looks points up in; a server answers points with it and no SQL
+    (``index.at(lon, lat)`` gives the grid, micro-grid and unit grid at a WGS84 point).
+
+    Raises
+    ------
+    NoActiveGridVersion
+        (a :class:`~common.errors.NotFound`) when no version is active and none is asked for.
+    NotFound
+        When the version asked for does not exist.
     """
     return _index(con, version)
 
 
 __all__ = [
+    "PointIndex",
     "diff",
     "grid_at",
     "list_versions",
