@@ -197,13 +197,13 @@ class _StoreCache:
         if not refresh:
             entry = self._trusted(key, name, domains)
             if entry is not None:
-                return entry.value  # type: ignore[no-any-return]
+                return entry.value
         with self._lock:
             lock = self._building.setdefault((key, name), threading.Lock())
         with lock:  # one build per value at a time; other names go on
             entry = None if refresh else self._trusted(key, name, domains)
             if entry is not None:  # built or rechecked by the thread we waited for
-                return entry.value  # type: ignore[no-any-return]
+                return entry.value
             entry = self._stores.get(key, {}).get(name)
             now = time.monotonic()
             writes = self._writes.get(key, 0)
@@ -216,7 +216,7 @@ class _StoreCache:
             ):
                 if self._writes.get(key, 0) == writes:  # else a write came in meanwhile
                     entry.checked = now
-                return entry.value  # type: ignore[no-any-return]
+                return entry.value
             value = build(con)
             with self._lock:
                 values = self._stores.pop(key, {})
@@ -227,7 +227,10 @@ class _StoreCache:
                     for pair in [p for p in self._building if p[0] == gone]:
                         del self._building[pair]
                 values.pop(name, None)
-                checked = now if self._writes.get(key, 0) == writes else float("-inf")
+                # trusted from the end of the build (a build may take seconds); a write of
+                # this process that committed meanwhile leaves it due at once
+                fresh = self._writes.get(key, 0) == writes
+                checked = time.monotonic() if fresh else float("-inf")
                 values[name] = _Entry(value, domains, version, checked)
                 while len(values) > _MAX_PER_STORE:
                     values.pop(next(iter(values)))

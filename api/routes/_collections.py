@@ -20,28 +20,22 @@ import shapely
 
 from api.tiles._blocks import public_blocks
 from api.tiles.layers import LAYERS, LayerSpec
-from common.coords import system_name, transform_geometry
+from common.coords import SUPPORTED_SYSTEMS, system_name, transform_geometry
 from common.errors import InvalidInput
 from grid_partition import queries as gq
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+_OGC_URIS = {"wgs84": CRS84, "cgcs2000": "http://www.opengis.net/def/crs/EPSG/0/4490"}
+#: The URI written in ``Content-Crs`` for each system of :mod:`common.coords` (GCJ-02 and BD-09
+#: have none: their short name).
+SYSTEM_URI: dict[str, str] = {s: _OGC_URIS.get(s, s) for s in SUPPORTED_SYSTEMS}
+#: What a collection advertises in ``crs``.
+ADVERTISED_CRS = list(SYSTEM_URI.values())
 #: Output coordinate systems: URI (or short name) → :mod:`common.coords` system. Coordinates are
 #: always longitude, latitude (GeoJSON order), EPSG:4490 included.
 CRS_URIS: dict[str, str] = {
-    CRS84: "wgs84",
+    **{uri: s for s, uri in SYSTEM_URI.items()},
     "http://www.opengis.net/def/crs/EPSG/0/4326": "wgs84",
-    "http://www.opengis.net/def/crs/EPSG/0/4490": "cgcs2000",
-    "gcj02": "gcj02",
-    "bd09": "bd09",
-}
-#: What a collection advertises in ``crs``.
-ADVERTISED_CRS = [CRS84, "http://www.opengis.net/def/crs/EPSG/0/4490", "gcj02", "bd09"]
-#: The URI written in ``Content-Crs`` for each system.
-SYSTEM_URI = {
-    "wgs84": CRS84,
-    "cgcs2000": "http://www.opengis.net/def/crs/EPSG/0/4490",
-    "gcj02": "gcj02",
-    "bd09": "bd09",
 }
 
 
