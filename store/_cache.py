@@ -89,6 +89,8 @@ def store_key(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchone()
     path = row[0] if row else None
     key = str(path) if path else f"memory:{id(con)}"
+    if not path:  # values under this key belonged to a collected store that had the same id
+        _CACHE.clear(key)
     with _KEYS_LOCK:
         while len(_KEYS) >= _MAX_CONNECTIONS:
             _KEYS.pop(next(iter(_KEYS)))

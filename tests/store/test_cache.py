@@ -180,3 +180,17 @@ def test_a_collected_connection_is_not_taken_for_a_new_one(tmp_path: Path) -> No
     del first
     second = store.connect(tmp_path / "b.duckdb")
     assert store.store_key(second) != key and store.store_key(second).endswith("b.duckdb")
+
+
+def test_a_new_memory_store_does_not_see_the_values_of_a_collected_one() -> None:
+    build = Builds()
+    first = store.connect(":memory:")
+    assert store.cached(first, "v", ("layers",), build) == 1
+    key = store.store_key(first)
+    first.close()
+    del first
+    # a new connection may get the id (and so the key) of the collected one
+    second = store.connect(":memory:")
+    if store.store_key(second) == key:
+        assert store.peek(key, "v") is None
+    assert store.cached(second, "v", ("layers",), build) == 2
