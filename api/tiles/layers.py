@@ -58,9 +58,9 @@ class LayerSpec:
         )
 
 
-#: Block metrics carried by the grid layers: ``{property: block_data metric}``. Tiles and
-#: features are public, so :mod:`api.tiles._blocks` hides what
-#: :func:`fusion.blocks.hidden_cells` hides (counts from 1 to 4, and the values that would give
+#: Block metrics carried by the grid layers: ``{property: block data metric}``. Tiles and
+#: features are public, so :mod:`api.tiles._blocks` hides the cells of the one suppression set
+#: (:func:`fusion.blocks.suppression_set`: counts from 1 to 4, and the values that would give
 #: them back through the sums between levels), after the layer's SQL.
 BLOCK_METRICS: dict[str, str] = {
     "residents_registered": "residents.registered",
@@ -79,9 +79,9 @@ PEOPLE_PARTS = ("residents_registered", "residents_floating")
 BLOCK_PROPERTIES: tuple[str, ...] = ("people", *BLOCK_METRICS, "camera_coverage")
 
 
-def _with_blocks(level: str, blocks: str, code: str) -> str:
-    """The rows of a grid relation (``blocks``, keyed by ``code``) with their block metrics of
-    the active version (raw; null when never computed)."""
+def _with_blocks(level: str, grids: str, code: str) -> str:
+    """The rows of a relation of grids of ``level`` (``grids``, keyed by ``code``) with their
+    block metrics of the active version (raw; null when never computed)."""
     metrics = {
         **BLOCK_METRICS,
         "_public_m2": "coverage.public_m2",
@@ -103,7 +103,7 @@ def _with_blocks(level: str, blocks: str, code: str) -> str:
         f"SELECT t.*, CASE WHEN k.computed THEN CAST({people} AS BIGINT) END AS people, {counts}, "
         "CASE WHEN k.computed AND _public_m2 > 0 "
         "THEN round(least(1.0, coalesce(_covered_m2, 0) / _public_m2), 3) END AS camera_coverage "
-        f"FROM ({blocks}) t LEFT JOIN b ON b.code = t.{code} CROSS JOIN k"
+        f"FROM ({grids}) t LEFT JOIN b ON b.code = t.{code} CROSS JOIN k"
     )
 
 
