@@ -1,10 +1,10 @@
 """In-memory index of the register for the resolver: built once per store, no SQL per query.
 
 :func:`index_for` returns the :class:`ResolveIndex` of a store, cached per database file (all
-connections to one file share one index) and rebuilt when the register's fingerprint (row counts
-and last update) changes; the fingerprint is checked at most every :data:`RECHECK_SECONDS`. Rooms are not indexed as records: a room ID is
-the building ID + unit (2) + floor (3) + room (4), so the index keeps one sorted int64 per active
-room (building ordinal, unit, floor, room) and verifies a room by binary search
+connections to one file share one index) by the store's data version of the register
+(:func:`store.cached`: rebuilt after a write of the register). Rooms are not indexed as records:
+a room ID is the building ID + unit (2) + floor (3) + room (4), so the index keeps one sorted
+int64 per active room (building ordinal, unit, floor, room) and verifies a room by binary search
 (:func:`existing_rooms`).
 
 Names are indexed in their normalised spelling (:func:`address_registry.normalize.normalize_mapped`)
@@ -14,8 +14,6 @@ its characters (a dictionary from the first two characters to the names starting
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,10 +21,8 @@ from typing import Any
 import duckdb
 import numpy as np
 
+import store
 from address_registry.normalize import normalize_mapped
-
-#: Seconds between two checks that the register has not changed under a cached index.
-RECHECK_SECONDS = 5.0
 
 
 def norm(text: str) -> str:
@@ -181,7 +177,6 @@ class FuzzyList:
 class ResolveIndex:
     """Dictionaries from normalised names to register entries (see the module docstring)."""
 
-    fingerprint: tuple[Any, ...]
     buildings: dict[str, Building] = field(default_factory=dict)
     roads: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     road_district: dict[str, str] = field(default_factory=dict)
@@ -226,27 +221,9 @@ class ResolveIndex:
     admin_memo_size: int = field(default=0, repr=False, compare=False)
 
 
-def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
-    """Row counts and last update of the tables the index is made of."""
-    row = con.execute(
-        """
-        SELECT (SELECT count(*) FROM buildings), (SELECT max(updated_at) FROM buildings),
-               (SELECT count(*) FILTER (WHERE status = 'active') FROM buildings),
-               (SELECT count(*) FROM building_aliases), (SELECT count(*) FROM doorplates),
-               (SELECT count(*) FILTER (WHERE status = 'active') FROM doorplates),
-               (SELECT count(*) FROM roads), (SELECT count(*) FROM road_aliases),
-               (SELECT count(*) FROM estates), (SELECT count(*) FROM admin_areas),
-               (SELECT count(*) FROM admin_aliases), (SELECT count(*) FROM building_lineage),
-               (SELECT count(*) FROM rooms), (SELECT count(*) FILTER (WHERE status = 'active')
-                                               FROM rooms)
-        """
-    ).fetchone()
-    return tuple(row or ())
-
-
 def build_index(con: duckdb.DuckDBPyConnection) -> ResolveIndex:
     """Read the register into a :class:`ResolveIndex` (a handful of full-table queries)."""
-    idx = ResolveIndex(fingerprint(con))
+    idx = ResolveIndex()
     for bid, address, lon, lat, community, status, units in con.execute(
         """SELECT building_id, coalesce(address, ''), lon, lat, community_code, status,
                   coalesce(units, 1) FROM buildings WHERE status IN ('active', 'retired')"""
@@ -350,57 +327,18 @@ def _admins(con: duckdb.DuckDBPyConnection, idx: ResolveIndex) -> None:
         idx.admin_centres[code] = (name, lon, lat)
 
 
-_lock = threading.Lock()
-#: connection id → (connection, store key, last fingerprint check)
-_conns: dict[int, tuple[duckdb.DuckDBPyConnection, str, float]] = {}
-#: store key (database file, or the connection for an in-memory store) → index
-_stores: dict[str, ResolveIndex] = {}
-_MAX_CACHED = 8
-
-
-def _store_key(con: duckdb.DuckDBPyConnection) -> str:
-    row = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()
-    path = row[0] if row else None
-    return str(path) if path else f"memory:{id(con)}"
+#: The name of the resolver's index in the store's cache.
+RESOLVE_INDEX = "address_registry.resolve_index"
 
 
 def index_for(con: duckdb.DuckDBPyConnection, *, refresh: bool = False) -> ResolveIndex:
-    """The cached index of the store behind ``con``.
+    """The index of the store behind ``con``, built on first use (a handful of full-table
+    queries) and rebuilt when the register changes.
 
-    Cached per store (database file), so every connection to one file shares one index; a
-    connection seen before costs no query at all, except a fingerprint check at most every
-    :data:`RECHECK_SECONDS` (the index is rebuilt when the register changed). ``refresh``
-    forces a rebuild.
+    Every connection to one file shares one index; a call costs no query while the index is
+    trusted (see :func:`store.cached` for the recheck rule). ``refresh`` forces a rebuild.
     """
-    now = time.monotonic()
-    with _lock:
-        seen = _conns.get(id(con))
-        if seen is not None and seen[0] is con and not refresh:
-            _, key, checked = seen
-            idx = _stores.get(key)
-            if idx is not None and now - checked < RECHECK_SECONDS:
-                return idx
-        else:
-            key = _store_key(con)
-        idx = _stores.get(key)
-        if idx is None or refresh or fingerprint(con) != idx.fingerprint:
-            idx = build_index(con)
-            if len(_stores) >= _MAX_CACHED:
-                _stores.pop(next(iter(_stores)))
-            _stores[key] = idx
-        if len(_conns) >= 4 * _MAX_CACHED:
-            _conns.pop(next(iter(_conns)))
-        _conns[id(con)] = (con, key, now)
-        return idx
-
-
-def clear_cache() -> None:
-    """Forget every cached index (the next query rebuilds it)."""
-    with _lock:
-        _conns.clear()
-        _stores.clear()
+    return store.cached(con, RESOLVE_INDEX, ("address_registry",), build_index, refresh=refresh)
 
 
 def _rooms(con: duckdb.DuckDBPyConnection, idx: ResolveIndex) -> None:

@@ -1,8 +1,8 @@
 """Resolve free text to buildings and rooms of the register, with a calibrated confidence.
 
 ``resolve(con, q)`` answers one query, ``resolve_many(con, texts)`` a batch (≤ 10,000). Both use
-the in-memory index of the store (:mod:`address_registry._resolve_index`, built once per store):
-no SQL on the hot path (rooms are verified by binary search in the index's room array).
+the in-memory index of the store (:func:`index_for`, built once per store and cached by the
+register's data version): no SQL on the hot path (rooms are verified by binary search in the index's room array).
 
 Retrieval, in two passes over the *normalised* text:
 
@@ -41,6 +41,7 @@ import duckdb
 from address_registry import _resolve_match as m
 from address_registry._resolve_calibrate import calibrate
 from address_registry._resolve_index import (
+    RESOLVE_INDEX,
     Admin,
     Building,
     ResolveIndex,
@@ -56,7 +57,9 @@ __all__ = [
     "AMBIGUOUS_GAP",
     "BEST_COLUMNS",
     "MAX_BATCH",
+    "RESOLVE_INDEX",
     "best_candidates",
+    "index_for",
     "resolve",
     "resolve_many",
     "unresolved_reason",

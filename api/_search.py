@@ -1,11 +1,12 @@
 """The search box of the map viewer: prefix and substring search over the register and grids.
 
-:func:`search_index_for` builds one :class:`SearchIndex` per store (like the resolver's
-:func:`address_registry._resolve_index.index_for`): every building (standard address, name,
+:func:`search_index` builds one :class:`SearchIndex` per store (like the resolver's
+:func:`address_registry.resolve.index_for`): every active building (standard address, name,
 aliases, ID), active doorplate, named estate, road (and its aliases), district, street and
 community with a boundary, and grid of the active version (code), each with a label, a point and
-a bounding box for the map. The index is rebuilt when the store's fingerprint changes (checked
-at most every :data:`RECHECK_SECONDS`).
+a bounding box for the map. It is read through the owners' relations
+(:mod:`address_registry.queries`, :mod:`grid_partition.queries`) and cached by the store's data
+version of the register and the grids (:func:`store.cached`).
 
 A query is matched against the keys of each entry in two spellings (as typed, lower-cased and
 full-width folded; and normalised like addresses, so 三号楼 finds 3栋). Candidates come from an
@@ -20,8 +21,6 @@ shorter key.
 
 from __future__ import annotations
 
-import threading
-import time
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -30,11 +29,11 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from address_registry._resolve_index import fingerprint as register_fingerprint
-from address_registry._resolve_index import norm
+import store
+from address_registry import queries as aq
+from address_registry.normalize import normalize_text
+from grid_partition import queries as gq
 
-#: Seconds between two checks that the store has not changed under a cached index.
-RECHECK_SECONDS = 5.0
 #: Kinds of hits, in display order.
 KINDS = ("building", "doorplate", "estate", "road", "community", "street", "district", "grid")
 #: Most candidates verified for one query (the first ones are the best, see the module doc).
@@ -76,7 +75,7 @@ def spellings(text: str) -> tuple[str, ...]:
     """The spellings a key or query is matched in: folded, and normalised like an address."""
     folded = fold(text)
     try:
-        normalised = fold(norm(folded))
+        normalised = fold(normalize_text(folded))
     except Exception:
         normalised = folded
     return (folded,) if normalised in ("", folded) else (folded, normalised)
@@ -86,7 +85,6 @@ def spellings(text: str) -> tuple[str, ...]:
 class SearchIndex:
     """Entries and the inverted index from character pairs (and characters) to entries."""
 
-    fingerprint: tuple[Any, ...]
     entries: list[Entry] = field(default_factory=list)
     pairs: dict[str, np.ndarray] = field(default_factory=dict)
     chars: dict[str, np.ndarray] = field(default_factory=dict)
@@ -96,7 +94,7 @@ class SearchIndex:
     haystacks: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_entries(cls, fp: tuple[Any, ...], entries: list[Entry]) -> SearchIndex:
+    def from_entries(cls, entries: list[Entry]) -> SearchIndex:
         """Number ``entries`` in display order and index their keys."""
         entries = sorted(
             entries, key=lambda e: (_KIND_RANK[e.kind], min(len(k) for k in e.keys), e.id)
@@ -116,7 +114,6 @@ class SearchIndex:
             for c in seen_chars:
                 chars[c].append(i)
         return cls(
-            fp,
             entries,
             {p: np.asarray(ids, dtype=np.int32) for p, ids in pairs.items()},
             {c: np.asarray(ids, dtype=np.int32) for c, ids in chars.items()},
@@ -186,62 +183,71 @@ class SearchIndex:
 # -- building the index from a store ---------------------------------------------------------
 
 _BBOX = "ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom)"
+#: Other names of a building that the search box finds it by.
+_ALIAS_KINDS = ("name", "poi", "old_name", "estate_building", "name_en")
 
-_QUERIES: dict[str, str] = {
-    "building": f"""
-        SELECT building_id, coalesce(name || ' · ' || address, address, name, building_id),
-               lon, lat, {_BBOX},
-               list_distinct(list_filter([address, name, building_id] || coalesce((
-                   SELECT list(alias) FROM building_aliases a
-                    WHERE a.building_id = b.building_id
-                      AND a.kind IN ('name', 'poi', 'old_name', 'estate_building', 'name_en')
-               ), []), lambda x: x IS NOT NULL))
-          FROM buildings b WHERE status = 'active'
-    """,
-    "doorplate": """
-        SELECT d.doorplate_id, r.name || d.number,
-               coalesce(b.lon, ST_X(d.geom)), coalesce(b.lat, ST_Y(d.geom)),
-               coalesce(ST_XMin(b.geom), ST_XMin(d.geom)), coalesce(ST_YMin(b.geom), ST_YMin(d.geom)),
-               coalesce(ST_XMax(b.geom), ST_XMax(d.geom)), coalesce(ST_YMax(b.geom), ST_YMax(d.geom)),
-               [r.name || d.number]
-          FROM doorplates d JOIN roads r USING (road_code)
-          LEFT JOIN buildings b ON b.building_id = d.building_id
-         WHERE d.status = 'active'
-    """,
-    "estate": f"""
-        SELECT estate_id, name, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)),
-               {_BBOX}, [name]
-          FROM estates WHERE name IS NOT NULL AND geom IS NOT NULL
-    """,
-    "road": """
-        SELECT r.road_code, r.name || coalesce('（' || a.name || '）', ''),
-               ST_X(ST_PointOnSurface(r.geom)), ST_Y(ST_PointOnSurface(r.geom)),
-               ST_XMin(r.geom), ST_YMin(r.geom), ST_XMax(r.geom), ST_YMax(r.geom),
-               list_distinct([r.name] || coalesce((SELECT list(alias) FROM road_aliases x
-                                                    WHERE x.road_code = r.road_code), []))
-          FROM roads r LEFT JOIN admin_areas a ON a.code = r.district_code
-         WHERE r.geom IS NOT NULL
-    """,
-    "admin": """
-        SELECT a.level, a.code, a.name || coalesce('（' || p.name || '）', ''),
-               ST_X(ST_PointOnSurface(a.geom)), ST_Y(ST_PointOnSurface(a.geom)),
-               ST_XMin(a.geom), ST_YMin(a.geom), ST_XMax(a.geom), ST_YMax(a.geom),
-               list_filter([a.name, a.short_name, a.code], lambda x: x IS NOT NULL)
-          FROM admin_areas a LEFT JOIN admin_areas p ON p.code = a.parent_code
-         WHERE a.status = 'active' AND a.geom IS NOT NULL
-           AND a.level IN ('community', 'street', 'district')
-    """,
-    "grid": """
-        SELECT g.grid_code, coalesce(a.name, g.community_code) || ' 网格 '
-                            || CAST(CAST(right(g.grid_code, 3) AS INTEGER) AS VARCHAR),
-               ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)),
-               ST_XMin(g.geom), ST_YMin(g.geom), ST_XMax(g.geom), ST_YMax(g.geom),
-               [g.grid_code]
-          FROM grids g JOIN grid_versions v USING (version_id)
-          LEFT JOIN admin_areas a ON a.code = g.community_code
-         WHERE v.status = 'active' AND g.geom IS NOT NULL
-    """,
-}
+
+def _queries() -> dict[str, str]:
+    """One query per kind of entry, over the relations of the register and the grids; each row
+    is ``(id, label, lon, lat, xmin, ymin, xmax, ymax, keys)`` (``admin`` rows start with the
+    level, which is their kind)."""
+    return {
+        "building": f"""
+            SELECT building_id, coalesce(name || ' · ' || address, address, name, building_id),
+                   lon, lat, {_BBOX},
+                   list_distinct(list_filter([address, name, building_id] || coalesce((
+                       SELECT list(alias) FROM ({aq.building_aliases_sql(_ALIAS_KINDS)}) a
+                        WHERE a.building_id = b.building_id
+                   ), []), lambda x: x IS NOT NULL))
+              FROM ({aq.buildings_sql(["active"])}) b
+        """,
+        "doorplate": f"""
+            SELECT d.doorplate_id, r.name || d.number,
+                   coalesce(b.lon, ST_X(d.geom)), coalesce(b.lat, ST_Y(d.geom)),
+                   coalesce(ST_XMin(b.geom), ST_XMin(d.geom)),
+                   coalesce(ST_YMin(b.geom), ST_YMin(d.geom)),
+                   coalesce(ST_XMax(b.geom), ST_XMax(d.geom)),
+                   coalesce(ST_YMax(b.geom), ST_YMax(d.geom)),
+                   [r.name || d.number]
+              FROM ({aq.doorplates_sql(["active"])}) d JOIN ({aq.roads_sql()}) r USING (road_code)
+              LEFT JOIN ({aq.buildings_sql()}) b ON b.building_id = d.building_id
+        """,
+        "estate": f"""
+            SELECT estate_id, name, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)),
+                   {_BBOX}, [name]
+              FROM ({aq.estates_sql()}) WHERE name IS NOT NULL AND geom IS NOT NULL
+        """,
+        "road": f"""
+            SELECT r.road_code, r.name || coalesce('（' || a.name || '）', ''),
+                   ST_X(ST_PointOnSurface(r.geom)), ST_Y(ST_PointOnSurface(r.geom)),
+                   ST_XMin(r.geom), ST_YMin(r.geom), ST_XMax(r.geom), ST_YMax(r.geom),
+                   list_distinct([r.name] || coalesce((
+                       SELECT list(alias) FROM ({aq.road_aliases_sql()}) x
+                        WHERE x.road_code = r.road_code), []))
+              FROM ({aq.roads_sql()}) r
+              LEFT JOIN ({aq.admin_areas_sql(statuses=None)}) a ON a.code = r.district_code
+             WHERE r.geom IS NOT NULL
+        """,
+        "admin": f"""
+            SELECT a.level, a.code, a.name || coalesce('（' || p.name || '）', ''),
+                   ST_X(ST_PointOnSurface(a.geom)), ST_Y(ST_PointOnSurface(a.geom)),
+                   ST_XMin(a.geom), ST_YMin(a.geom), ST_XMax(a.geom), ST_YMax(a.geom),
+                   list_filter([a.name, a.short_name, a.code], lambda x: x IS NOT NULL)
+              FROM ({aq.admin_areas_sql()}) a
+              LEFT JOIN ({aq.admin_areas_sql(statuses=None)}) p ON p.code = a.parent_code
+             WHERE a.geom IS NOT NULL AND a.level IN ('community', 'street', 'district')
+        """,
+        "grid": f"""
+            SELECT g.grid_code, coalesce(a.name, g.community_code) || ' 网格 '
+                                || CAST(CAST(right(g.grid_code, 3) AS INTEGER) AS VARCHAR),
+                   ST_X(ST_PointOnSurface(g.geom)), ST_Y(ST_PointOnSurface(g.geom)),
+                   ST_XMin(g.geom), ST_YMin(g.geom), ST_XMax(g.geom), ST_YMax(g.geom),
+                   [g.grid_code]
+              FROM ({gq.grids_sql()}) g
+              LEFT JOIN ({aq.admin_areas_sql(statuses=None)}) a ON a.code = g.community_code
+             WHERE g.geom IS NOT NULL
+        """,
+    }
 
 
 def _entry(kind: str, row: tuple[Any, ...]) -> Entry | None:
@@ -261,77 +267,29 @@ def _entry(kind: str, row: tuple[Any, ...]) -> Entry | None:
     )
 
 
-def fingerprint(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...]:
-    """The register's fingerprint plus the active grid version and its grid count."""
-    grids = con.execute(
-        """SELECT max(version_id), count(*) FROM grids
-            WHERE version_id = (SELECT max(version_id) FROM grid_versions
-                                 WHERE status = 'active')"""
-    ).fetchone()
-    return (*register_fingerprint(con), *(grids or ()))
-
-
 def build_search_index(con: duckdb.DuckDBPyConnection) -> SearchIndex:
     """Read the store into a :class:`SearchIndex` (one query per kind)."""
-    fp = fingerprint(con)
     entries: list[Entry] = []
-    for name, sql in _QUERIES.items():
+    for name, sql in _queries().items():
         for row in con.execute(sql).fetchall():
             kind, values = (row[0], row[1:]) if name == "admin" else (name, row)
             entry = _entry(kind, values)
             if entry is not None:
                 entries.append(entry)
-    return SearchIndex.from_entries(fp, entries)
+    return SearchIndex.from_entries(entries)
 
 
-_lock = threading.Lock()
-#: store key → (index, last fingerprint check)
-_stores: dict[str, tuple[SearchIndex, float]] = {}
-#: connection id → (connection, store key)
-_keys: dict[int, tuple[duckdb.DuckDBPyConnection, str]] = {}
-_MAX_CACHED = 8
+#: The name of the search index in the store's cache.
+SEARCH_INDEX = "api.search_index"
 
 
-def _store_key(con: duckdb.DuckDBPyConnection) -> str:
-    row = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()
-    return str(row[0]) if row and row[0] else f"memory:{id(con)}"
-
-
-def search_index_for(con: duckdb.DuckDBPyConnection, *, refresh: bool = False) -> SearchIndex:
-    """The cached :class:`SearchIndex` of the store behind ``con``.
-
-    ``con`` is used only while a module lock is held, so one connection may be shared by
-    threads that call this function.
-    """
-    now = time.monotonic()
-    with _lock:
-        seen = _keys.get(id(con))
-        if seen is not None and seen[0] is con:
-            key = seen[1]
-        else:
-            key = _store_key(con)
-            if len(_keys) >= 4 * _MAX_CACHED:
-                _keys.pop(next(iter(_keys)))
-            _keys[id(con)] = (con, key)
-        cached = _stores.get(key)
-        if cached is not None and not refresh:
-            idx, checked = cached
-            if now - checked < RECHECK_SECONDS:
-                return idx
-            if fingerprint(con) == idx.fingerprint:
-                _stores[key] = (idx, now)
-                return idx
-        idx = build_search_index(con)
-        if key not in _stores and len(_stores) >= _MAX_CACHED:
-            _stores.pop(next(iter(_stores)))
-        _stores[key] = (idx, now)
-        return idx
-
-
-def clear_cache() -> None:
-    """Forget every cached index (the next search rebuilds it)."""
-    with _lock:
-        _keys.clear()
-        _stores.clear()
+def search_index(con: duckdb.DuckDBPyConnection, *, refresh: bool = False) -> SearchIndex:
+    """The :class:`SearchIndex` of the store behind ``con``, built once and rebuilt when the
+    register or the grids change (:func:`store.cached`)."""
+    return store.cached(
+        con,
+        SEARCH_INDEX,
+        ("address_registry", "grid_partition"),
+        build_search_index,
+        refresh=refresh,
+    )

@@ -20,6 +20,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from starlette.middleware.gzip import GZipMiddleware
 
+import store
 from api import problems
 from api.deps import ServiceDep, caller
 from api.routes import features, grids, lookups, pages, people, tiles
@@ -101,13 +102,11 @@ def create_app(
     @app.get("/health", tags=["service"], summary="Health of the service and its store")
     def health(svc: ServiceDep) -> dict[str, Any]:
         """Whether the store answers, its schema version and whether edits are accepted."""
-        cur = svc.cursor()
-        schema = cur.execute("SELECT max(version) FROM schema_migrations").fetchone()
         return {
             "status": "ok",
             "version": __version__,
             "store": svc.db.name,
-            "schema_version": schema[0] if schema else None,
+            "schema_version": max(store.applied_versions(svc.cursor()), default=None),
             "writable": svc.writable,
         }
 

@@ -3,6 +3,12 @@
 :class:`Service` is framework-free so that the routers stay thin and the same object can be
 driven from a notebook or a benchmark. The store is opened **read-only** unless the server was
 started ``writable`` (grid edits by planners): several read-only servers can share one file.
+
+Everything the service derives from the store (the resolver's and the search box's indexes, the
+grid-at-a-point index, the tile layers) lives in the store's one cache (:func:`store.cached`),
+keyed by the data version of what it reads: a write of this server (through
+:func:`store.transaction`) is seen by the next request, another process's within
+``YIZHI_RECHECK_SECONDS``.
 """
 
 from __future__ import annotations
@@ -12,20 +18,24 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 import store
+from address_registry.parse import parse
+from address_registry.resolve import index_for
+from api._grid_at import grid_index
+from api._search import search_index
 from api.audit import AuditLog
 from api.auth import KeyStore, Principal, RateLimiter
+from api.tiles import TileCache, TileSet
 from common.errors import Conflict, YizhiError
 from common.settings import Settings, get_settings
 
 log = logging.getLogger("yizhi.api")
 
-#: Seconds between two checks that the data behind the tiles has not changed.
-VERSION_RECHECK_SECONDS = 5.0
+#: The name of the tile layers in the store's cache.
+TILES = "api.tiles"
 
 
 class Service:
@@ -52,16 +62,13 @@ class Service:
         self.db = Path(db) if db is not None else self.settings.db
         self.writable = writable
         self.con = store.connect(self.db, read_only=not writable)
+        #: The store's key in the one cache (:func:`store.peek` needs no query with it).
+        self.store_key = store.store_key(self.con)
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self.keys = KeyStore(self.settings.api_keys)
         self.audit = AuditLog(self.settings.audit_log)
         self.limiter = RateLimiter(self.settings.rate_limit, self.settings.rate_burst)
-        self._tiles: Any = None
-        self._tiles_lock = threading.Lock()
-        self._checked = 0.0
-        self._index_cursors: dict[str, duckdb.DuckDBPyConnection] = {}
-        self._index_lock = threading.Lock()
         self.started = time.time()
 
     # -- the store -------------------------------------------------------------------------
@@ -93,52 +100,33 @@ class Service:
 
     # -- tiles -----------------------------------------------------------------------------
 
-    def tiles(self) -> Any:
-        """The :class:`api.tiles.TileSet` of the store, loaded on first use and reloaded (with
-        its cache dropped) when the data changes."""
-        from api.tiles import TileCache, TileSet
+    def tiles(self) -> TileSet:
+        """The :class:`api.tiles.TileSet` of the store, loaded on first use and loaded anew
+        (with a fresh tile cache) when the data behind it changes (blocking: an ``async`` route
+        calls it in a worker thread)."""
+        return store.cached(self.cursor(), TILES, store.DOMAINS, self._load_tiles)
 
-        with self._tiles_lock:
-            if self._tiles is None:
-                cache = TileCache(max_bytes=self.settings.tile_cache_mb * 1024 * 1024)
-                self._tiles = TileSet.from_store(self.cursor(), cache=cache)
-                self._checked = time.monotonic()
-            elif time.monotonic() - self._checked > VERSION_RECHECK_SECONDS:
-                self._checked = time.monotonic()
-                if self._tiles.refresh(self.cursor()):
-                    log.info("tile data changed: now at version %s", self._tiles.version)
-        return self._tiles
+    def _load_tiles(self, con: duckdb.DuckDBPyConnection) -> TileSet:
+        cache = TileCache(max_bytes=self.settings.tile_cache_mb * 1024 * 1024)
+        tiles = TileSet.from_store(con, cache=cache)
+        log.info("tile layers loaded at data version %s", tiles.version)
+        return tiles
 
-    def tiles_if_fresh(self) -> Any:
+    def tiles_if_fresh(self) -> TileSet | None:
         """The loaded :class:`api.tiles.TileSet` when no version check is due, else ``None``.
 
         Never touches the store, so an ``async`` route may call it on the event loop and fall
         back to :meth:`tiles` in a worker thread when it answers ``None``.
         """
-        tiles = self._tiles
-        if tiles is None or time.monotonic() - self._checked > VERSION_RECHECK_SECONDS:
-            return None
+        tiles: TileSet | None = store.peek(self.store_key, TILES)
         return tiles
-
-    def data_changed(self) -> None:
-        """Tell the service that it wrote to the store: reload the tiles at the next request."""
-        with self._tiles_lock:
-            self._checked = 0.0
 
     # -- lookup indexes --------------------------------------------------------------------
 
-    def index_cursor(self, name: str) -> duckdb.DuckDBPyConnection:
-        """The one cursor of the in-memory lookup index ``name`` (``resolve``, ``search``).
-
-        An index uses its cursor only under its own lock (to build itself and to check now and
-        then that the store has not changed), so one cursor serves every thread; one per index
-        because their locks differ.
-        """
-        with self._index_lock:
-            cur = self._index_cursors.get(name)
-            if cur is None:
-                cur = self._index_cursors[name] = self.con.cursor()
-            return cur
+    def fresh(self, name: str) -> bool:
+        """Whether the value ``name`` of the store's cache (an index) answers now without a
+        query (:func:`store.peek`): an ``async`` route then uses it on the event loop."""
+        return store.peek(self.store_key, name) is not None
 
     def warm(self) -> None:
         """Build the in-memory lookup indexes (resolver, search box, grid at a point), load the
@@ -146,17 +134,13 @@ class Service:
         the sample city), so that the first request does not wait for them; then freeze them
         out of the garbage collector's walks.
         """
-        from address_registry._resolve_index import index_for
-        from address_registry.parse import parse
-        from api._search import search_index_for
-        from api.routes._point_index import cache_of
-
         started = time.monotonic()
-        index_for(self.index_cursor("resolve"))
-        search_index_for(self.index_cursor("search"))
+        cur = self.cursor()
+        index_for(cur)
+        search_index(cur)
         parse("上海市黄浦区中山东一路13号")
         try:
-            cache_of(self).refresh(self)  # the grid-at-a-point index
+            grid_index(cur)
         except YizhiError as exc:  # a store without grids yet still serves lookups
             log.warning("no grid index: %s", exc.message)
         if self.settings.warm_tiles:

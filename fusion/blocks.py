@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+import store
 from common.errors import InvalidInput
 
 LEVELS: tuple[str, ...] = ("micro_grid", "grid", "community", "street", "district")
@@ -287,6 +288,26 @@ def hidden_cells(
         found = complementary_suppression(values, {p: kids[p] for p in parents}, below)
         hidden |= {(level, code, metric) for level, code in found}
     return hidden
+
+
+def suppression_set(
+    con: duckdb.DuckDBPyConnection, *, version: int | None = None
+) -> frozenset[tuple[str, str, str]]:
+    """The one suppression set of a grid version (the active one by default): every
+    ``(level, code, metric)`` that public output hides, as :func:`hidden_cells` finds them at
+    the default threshold.
+
+    Cached by the store's data version of block data and grids (:func:`store.cached`), so that
+    a grid page or a tile layer does not recompute the whole tree; the api's pages, tiles and
+    features all hide from this one set.
+    """
+    v = _version(con, version)
+    return store.cached(
+        con,
+        f"fusion.suppression_set@{v}",
+        ("fusion", "grid_partition"),
+        lambda c: frozenset(hidden_cells(c, version=v)),
+    )
 
 
 def block_values(

@@ -54,6 +54,13 @@ class GridVersionNotFound(NotFound):
 # -- Versions ---------------------------------------------------------------------------------
 
 
+def active_version_sql() -> str:
+    """The active grid version as a scalar subquery (NULL when none is active), for SQL that
+    must follow the active version by itself (the tile layers); :func:`active_version` reads
+    the same."""
+    return "(SELECT max(version_id) FROM grid_versions WHERE status = 'active')"
+
+
 def active_version(con: duckdb.DuckDBPyConnection) -> int:
     """The active grid version: the newest version whose status is ``active``.
 
@@ -62,9 +69,7 @@ def active_version(con: duckdb.DuckDBPyConnection) -> int:
     NoActiveGridVersion
         (a :class:`~common.errors.NotFound`) when no version is active.
     """
-    row = con.execute(
-        "SELECT max(version_id) FROM grid_versions WHERE status = 'active'"
-    ).fetchone()
+    row = con.execute(f"SELECT {active_version_sql()}").fetchone()
     if row is None or row[0] is None:
         raise NoActiveGridVersion("no active grid version: run `yizhi grid partition` first")
     return int(row[0])
@@ -213,15 +218,21 @@ _ORDER: Final = {
 }
 
 
-def _select(table: str, version: int, geom: str | None = "geom") -> str:
+def _select(table: str, version: int | None, geom: str | None = "geom") -> str:
     cols = ", ".join(("version_id", *COLUMNS[table]))
     if geom and table in GEOMETRY:
         cols += f", {geom}"
-    return f"SELECT {cols} FROM {table} WHERE version_id = {int(version)}"
+    return f"SELECT {cols} FROM {table} WHERE version_id = {_version_sql(version)}"
 
 
-def grids_sql(version: int) -> str:
-    """The grids of ``version`` as one SELECT: ``version_id``, the columns of
+def _version_sql(version: int | None) -> str:
+    """A version number, or for ``None`` the SQL of the active version (the relation then
+    follows the active version by itself: see :func:`active_version_sql`)."""
+    return active_version_sql() if version is None else str(int(version))
+
+
+def grids_sql(version: int | None = None) -> str:
+    """The grids of ``version`` (``None``: the active one) as one SELECT: ``version_id``, the columns of
     ``COLUMNS["grids"]`` (grid_code, community_code, households, buildings, micro_grids,
     area_m2, compactness) and ``geom``.
 
@@ -230,8 +241,8 @@ def grids_sql(version: int) -> str:
     return _select("grids", version)
 
 
-def micro_grids_sql(version: int) -> str:
-    """The micro-grids of ``version`` as one SELECT: ``version_id``, the columns of
+def micro_grids_sql(version: int | None = None) -> str:
+    """The micro-grids of ``version`` (``None``: the active one) as one SELECT: ``version_id``, the columns of
     ``COLUMNS["micro_grids"]`` (micro_grid_code, grid_code, community_code, enclosure, cap,
     households, buildings, flagged, flag_reason, area_m2, compactness) and ``geom``.
 
@@ -240,8 +251,8 @@ def micro_grids_sql(version: int) -> str:
     return _select("micro_grids", version)
 
 
-def unit_grids_sql(version: int) -> str:
-    """The unit grids of ``version`` as one SELECT: ``version_id``, unit_grid_code,
+def unit_grids_sql(version: int | None = None) -> str:
+    """The unit grids of ``version`` (``None``: the active one) as one SELECT: ``version_id``, unit_grid_code,
     community_code, area_m2 and ``geom``.
 
     Used by grid_partition; for fusion (linking) and the tile layers.
@@ -249,8 +260,8 @@ def unit_grids_sql(version: int) -> str:
     return _select("unit_grids", version)
 
 
-def assignments_sql(version: int) -> str:
-    """The assignments of ``version`` as one SELECT, one row per building or per unit of a
+def assignments_sql(version: int | None = None) -> str:
+    """The assignments of ``version`` (``None``: the active one) as one SELECT, one row per building or per unit of a
     building split by unit: ``version_id``, building_id, unit (``00`` the whole building),
     micro_grid_code, grid_code, community_code, households.
 

@@ -1,10 +1,10 @@
 """The feature collections of OGC API – Features: the tile layers, read from the store.
 
 Each collection is a tile layer of :data:`api.tiles.layers.LAYERS` (same features, keys and
-properties, so block counts are suppressed below 5 as in tiles) plus where its geometry lives
-in its table, so that a ``bbox`` filters the table itself (``&&`` on the bounding boxes, then
-``ST_Intersects``) before the page's features are read through the layer's SQL. No collection
-holds person-level data.
+properties, so block counts are suppressed below 5 as in tiles). A ``bbox`` filters the rows of
+the layer's relation (``&&`` on the bounding boxes, then ``ST_Intersects``) before the page's
+features are read through the layer's SQL; the grid layers are filtered on the owner's grids
+alone, before their block metrics are joined. No collection holds person-level data.
 """
 
 from __future__ import annotations
@@ -20,42 +20,32 @@ import shapely
 
 from api.tiles._blocks import public_blocks
 from api.tiles.layers import LAYERS, LayerSpec
-from common.coords import system_name, transform_geometry
+from common.coords import SUPPORTED_SYSTEMS, system_name, transform_geometry
 from common.errors import InvalidInput
-
-_ACTIVE = "version_id = (SELECT max(version_id) FROM grid_versions WHERE status = 'active')"
-_POINT = "COALESCE(geom, ST_Point(lon, lat))"
+from grid_partition import queries as gq
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+_OGC_URIS = {"wgs84": CRS84, "cgcs2000": "http://www.opengis.net/def/crs/EPSG/0/4490"}
+#: The URI written in ``Content-Crs`` for each system of :mod:`common.coords` (GCJ-02 and BD-09
+#: have none: their short name).
+SYSTEM_URI: dict[str, str] = {s: _OGC_URIS.get(s, s) for s in SUPPORTED_SYSTEMS}
+#: What a collection advertises in ``crs``.
+ADVERTISED_CRS = list(SYSTEM_URI.values())
 #: Output coordinate systems: URI (or short name) → :mod:`common.coords` system. Coordinates are
 #: always longitude, latitude (GeoJSON order), EPSG:4490 included.
 CRS_URIS: dict[str, str] = {
-    CRS84: "wgs84",
+    **{uri: s for s, uri in SYSTEM_URI.items()},
     "http://www.opengis.net/def/crs/EPSG/0/4326": "wgs84",
-    "http://www.opengis.net/def/crs/EPSG/0/4490": "cgcs2000",
-    "gcj02": "gcj02",
-    "bd09": "bd09",
-}
-#: What a collection advertises in ``crs``.
-ADVERTISED_CRS = [CRS84, "http://www.opengis.net/def/crs/EPSG/0/4490", "gcj02", "bd09"]
-#: The URI written in ``Content-Crs`` for each system.
-SYSTEM_URI = {
-    "wgs84": CRS84,
-    "cgcs2000": "http://www.opengis.net/def/crs/EPSG/0/4490",
-    "gcj02": "gcj02",
-    "bd09": "bd09",
 }
 
 
 @dataclass(frozen=True)
 class Collection:
-    """One collection: a tile layer and where its features live in the store."""
+    """One collection: a tile layer, and the rows a ``bbox`` filters (the layer's own relation
+    unless ``rows`` names a leaner one with the same keys and geometry)."""
 
     id: str
-    table: str
-    key: str
-    geom: str
-    where: str = "TRUE"
+    rows: str | None = None
 
     @property
     def layer(self) -> LayerSpec:
@@ -63,30 +53,41 @@ class Collection:
         return LAYERS[self.id]
 
     @property
+    def source(self) -> str:
+        """The relation a ``bbox`` filters and pages order."""
+        return self.rows if self.rows is not None else self.layer.source
+
+    @property
+    def key(self) -> str:
+        """The key column of the relation (the feature id)."""
+        return self.layer.key
+
+    @property
+    def geom(self) -> str:
+        """The geometry column of the relation."""
+        return self.layer.geom
+
+    @property
     def filter(self) -> str:
         """The rows of the collection (those with a geometry)."""
-        return f"({self.where}) AND {self.geom} IS NOT NULL"
-
-
-def _admin(level: str) -> str:
-    return f"level = '{level}' AND status = 'active'"
+        return f"{self.geom} IS NOT NULL"
 
 
 #: Every collection, by id, in the order of ``/collections``.
 COLLECTIONS: dict[str, Collection] = {
     c.id: c
     for c in [
-        Collection("districts", "admin_areas", "code", "geom", _admin("district")),
-        Collection("streets", "admin_areas", "code", "geom", _admin("street")),
-        Collection("communities", "admin_areas", "code", "geom", _admin("community")),
-        Collection("grids", "grids", "grid_code", "geom", _ACTIVE),
-        Collection("micro_grids", "micro_grids", "micro_grid_code", "geom", _ACTIVE),
-        Collection("unit_grids", "unit_grids", "unit_grid_code", "geom", _ACTIVE),
-        Collection("roads", "roads", "road_code", "geom"),
-        Collection("buildings", "buildings", "building_id", "geom", "status <> 'retired'"),
-        Collection("doorplates", "doorplates", "doorplate_id", "geom", "status = 'active'"),
-        Collection("events", "events", "source_id", _POINT),
-        Collection("sensors", "sensors", "source_id", _POINT),
+        Collection("districts"),
+        Collection("streets"),
+        Collection("communities"),
+        Collection("grids", gq.grids_sql()),
+        Collection("micro_grids", gq.micro_grids_sql()),
+        Collection("unit_grids"),
+        Collection("roads"),
+        Collection("buildings"),
+        Collection("doorplates"),
+        Collection("events"),
+        Collection("sensors"),
     ]
 }
 
@@ -157,7 +158,7 @@ def count(
 ) -> int:
     """Features of ``c`` meeting ``bbox`` (all when ``None``)."""
     where, params = _bbox_sql(c, bbox)
-    row = con.execute(f"SELECT count(*) FROM {c.table} WHERE {where}", params).fetchone()
+    row = con.execute(f"SELECT count(*) FROM ({c.source}) WHERE {where}", params).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -173,7 +174,7 @@ def page(
     keys = [
         r[0]
         for r in con.execute(
-            f"SELECT {c.key} FROM {c.table} WHERE {where} ORDER BY {c.key} LIMIT ? OFFSET ?",
+            f"SELECT {c.key} FROM ({c.source}) WHERE {where} ORDER BY {c.key} LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()
     ]
@@ -205,7 +206,7 @@ def extent(con: duckdb.DuckDBPyConnection, c: Collection) -> list[float] | None:
     g = c.geom
     row = con.execute(
         f"SELECT min(ST_XMin({g})), min(ST_YMin({g})), max(ST_XMax({g})), max(ST_YMax({g})) "
-        f"FROM {c.table} WHERE {c.filter}"
+        f"FROM ({c.source}) WHERE {c.filter}"
     ).fetchone()
     if not row or row[0] is None:
         return None

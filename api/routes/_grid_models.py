@@ -7,12 +7,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from common.coords import CoordSystem
+
 CommunityCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 GridCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{15}$")]
 MicroGridCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{17}$")]
 BuildingId = Annotated[str, StringConstraints(pattern=r"^[0-9]{24}[0-9X]$")]
 
-Crs = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+#: A coordinate system of ``crs=`` (the names of :data:`common.coords.SUPPORTED_SYSTEMS`).
+Crs = CoordSystem
 
 #: Most buildings one edit may name.
 MAX_BATCH = 10_000
@@ -70,13 +73,6 @@ class BlockData(BaseModel):
         description="metric → value; null where suppressed",
         examples=[{"households": 528.0, "residents.registered": 812.0, "care.elderly_alone": None}],
     )
-
-
-class AreaRef(BaseModel):
-    """A code and its name."""
-
-    code: str
-    name: str | None
 
 
 class BlockFeature(BaseModel):

@@ -9,52 +9,27 @@ callers without the ``analyst`` scope.
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import duckdb
 
+from address_registry import queries as aq
 from common.errors import NotFound
-from fusion.blocks import SUPPRESS_BELOW, block_values, hidden_cells, suppress_value
+from fusion.blocks import SUPPRESS_BELOW, block_values, suppress_value, suppression_set
+from grid_partition import Caps
+from grid_partition import queries as gq
 from grid_partition.versions import resolve_version, version_caps
-
-_HIDDEN: dict[tuple[Any, ...], frozenset[tuple[str, str, str]]] = {}
-_HIDDEN_LOCK = threading.Lock()
-
-
-def hidden(cur: duckdb.DuckDBPyConnection, version: int) -> frozenset[tuple[str, str, str]]:
-    """The ``(level, code, metric)`` block cells public output hides for a version.
-
-    :func:`fusion.blocks.hidden_cells` (counts from 1 to 4 and, by complementary suppression,
-    the values that would give them back through the sums between levels: what
-    ``block_values(..., suppress=True)`` and the tiles hide), cached by the state of the
-    version's block data so that a request does not recompute the whole tree.
-    """
-    row = cur.execute(
-        "SELECT count(*), max(computed_at), sum(value) FROM block_data WHERE grid_version = ?",
-        [version],
-    ).fetchone()
-    if row is None or not row[0]:
-        return frozenset()
-    key = (cur.execute("PRAGMA database_list").fetchall()[0][2], version, *row)
-    with _HIDDEN_LOCK:
-        found = _HIDDEN.get(key)
-    if found is None:
-        found = frozenset(hidden_cells(cur, version=version))
-        with _HIDDEN_LOCK:
-            if len(_HIDDEN) >= 8:
-                _HIDDEN.clear()
-            _HIDDEN[key] = found
-    return found
 
 
 class Shown:
     """What one caller may see of a version's counts: everything (``analyst``), or the public
-    view with the hidden cells of :func:`hidden` (and any household count from 1 to 4) nulled."""
+    view with the cells of the version's one suppression set nulled
+    (:func:`fusion.blocks.suppression_set`: counts from 1 to 4 and, by complementary
+    suppression, the values that would give them back through the sums between levels)."""
 
     def __init__(self, cur: duckdb.DuckDBPyConnection, version: int, suppress: bool) -> None:
         self.suppress = suppress
-        self.cells = hidden(cur, version) if suppress else frozenset()
+        self.cells = suppression_set(cur, version=version) if suppress else frozenset()
 
     def value(self, level: str, code: str, metric: str, value: float | None) -> float | None:
         """A block metric as shown."""
@@ -74,17 +49,10 @@ class Shown:
         return None if value is None else int(value)
 
 
-def _names(cur: duckdb.DuckDBPyConnection, codes: list[str]) -> dict[str, str]:
-    rows = cur.execute(
-        "SELECT code, name FROM admin_areas WHERE list_contains(?::VARCHAR[], code)", [codes]
-    ).fetchall()
-    return {str(c): str(n) for c, n in rows}
-
-
 def parents(cur: duckdb.DuckDBPyConnection, community: str, **extra: str) -> dict[str, Any]:
     """The parent areas of a block: ``{level: {"code", "name"}}`` up to the district."""
     codes = {**extra, "community": community, "street": community[:9], "district": community[:6]}
-    names = _names(cur, list(codes.values()))
+    names = aq.area_names(cur, codes.values())
     return {level: {"code": code, "name": names.get(code)} for level, code in codes.items()}
 
 
@@ -92,15 +60,18 @@ def _geometry(text: str | None) -> dict[str, Any] | None:
     return None if text is None else dict(json.loads(text))
 
 
-def _estates(cur: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> list[dict[str, Any]]:
+def _estates(
+    cur: duckdb.DuckDBPyConnection, version: int, column: str, code: str
+) -> list[dict[str, Any]]:
+    """The estates of the buildings assigned to a block (``column`` = ``code`` in ``version``)."""
     rows = cur.execute(
         f"""
         SELECT DISTINCT e.estate_id, e.name, e.enclosure
-        FROM grid_assignments a JOIN buildings b USING (building_id)
-        JOIN estates e ON e.estate_id = b.estate_id
-        WHERE {where} ORDER BY 1
+        FROM ({gq.assignments_sql(version)}) a JOIN ({aq.buildings_sql()}) b USING (building_id)
+        JOIN ({aq.estates_sql()}) e ON e.estate_id = b.estate_id
+        WHERE a.{column} = ? ORDER BY 1
         """,
-        params,
+        [code],
     ).fetchall()
     return [{"estate_id": str(i), "name": n, "enclosure": str(e)} for i, n, e in rows]
 
@@ -153,20 +124,20 @@ def grid_feature(
     v = resolve_version(cur, version)
     shown = Shown(cur, v, suppress)
     row = cur.execute(
-        """
+        f"""
         SELECT community_code, households, buildings, micro_grids, area_m2, compactness,
                ST_AsGeoJSON(geom)
-        FROM grids WHERE version_id = ? AND grid_code = ?
+        FROM ({gq.grids_sql(v)}) WHERE grid_code = ?
         """,
-        [v, code],
+        [code],
     ).fetchone()
     if row is None:
         raise NotFound(f"no grid {code} in grid version {v}", code=code, version=v)
     community, households, buildings, n_micro, area, compactness, geom = row
     micro = cur.execute(
-        "SELECT micro_grid_code, enclosure, households, cap, flagged FROM micro_grids "
-        "WHERE version_id = ? AND grid_code = ? ORDER BY 1",
-        [v, code],
+        "SELECT micro_grid_code, enclosure, households, cap, flagged "
+        f"FROM ({gq.micro_grids_sql(v)}) WHERE grid_code = ? ORDER BY 1",
+        [code],
     ).fetchall()
     enclosures = sorted({str(m[1]) for m in micro if m[1] is not None})
     caps = version_caps(cur, v)
@@ -182,7 +153,7 @@ def grid_feature(
         "enclosure": enclosures[0] if len(enclosures) == 1 else ("mixed" if enclosures else None),
         "area_m2": area,
         "compactness": compactness,
-        "estates": _estates(cur, "a.version_id = ? AND a.grid_code = ?", [v, code]),
+        "estates": _estates(cur, v, "grid_code", code),
         "parents": parents(cur, str(community)),
         "children": {
             "micro_grids": [
@@ -213,23 +184,23 @@ def micro_grid_feature(
     v = resolve_version(cur, version)
     shown = Shown(cur, v, suppress)
     row = cur.execute(
-        """
+        f"""
         SELECT grid_code, community_code, enclosure, cap, households, buildings, flagged,
                flag_reason, area_m2, compactness, ST_AsGeoJSON(geom)
-        FROM micro_grids WHERE version_id = ? AND micro_grid_code = ?
+        FROM ({gq.micro_grids_sql(v)}) WHERE micro_grid_code = ?
         """,
-        [v, code],
+        [code],
     ).fetchone()
     if row is None:
         raise NotFound(f"no micro-grid {code} in grid version {v}", code=code, version=v)
     grid, community, enclosure, cap, households, buildings, flagged, reason, area, comp, geom = row
     members = cur.execute(
-        """
+        f"""
         SELECT a.building_id, a.unit, a.households, b.name, b.address
-        FROM grid_assignments a LEFT JOIN buildings b USING (building_id)
-        WHERE a.version_id = ? AND a.micro_grid_code = ? ORDER BY 1, 2
+        FROM ({gq.assignments_sql(v)}) a LEFT JOIN ({aq.buildings_sql()}) b USING (building_id)
+        WHERE a.micro_grid_code = ? ORDER BY 1, 2
         """,
-        [v, code],
+        [code],
     ).fetchall()
     props = {
         "kind": "micro_grid",
@@ -244,7 +215,7 @@ def micro_grid_feature(
         "enclosure": enclosure,
         "area_m2": area,
         "compactness": comp,
-        "estates": _estates(cur, "a.version_id = ? AND a.micro_grid_code = ?", [v, code]),
+        "estates": _estates(cur, v, "micro_grid_code", code),
         "parents": parents(cur, str(community), grid=str(grid)),
         "children": {
             "buildings": [
@@ -275,43 +246,35 @@ def community_feature(
     """
     v = resolve_version(cur, version)
     shown = Shown(cur, v, suppress)
-    row = cur.execute(
-        """
-        SELECT name, short_name, boundary_source, boundary_method, area_m2, status,
-               ST_AsGeoJSON(geom)
-        FROM admin_areas WHERE code = ? AND level = 'community'
-        """,
-        [code],
-    ).fetchone()
-    if row is None:
+    area = aq.community(cur, code)
+    if area is None:
         raise NotFound(f"the register has no community {code}", code=code)
-    name, short, source, method, area, status, geom = row
     grids = cur.execute(
-        "SELECT grid_code, households, micro_grids FROM grids "
-        "WHERE version_id = ? AND community_code = ? ORDER BY 1",
-        [v, code],
+        "SELECT grid_code, households, micro_grids "
+        f"FROM ({gq.grids_sql(v)}) WHERE community_code = ? ORDER BY 1",
+        [code],
     ).fetchall()
     counts = cur.execute(
-        "SELECT count(*), coalesce(sum(households), 0) FROM micro_grids "
-        "WHERE version_id = ? AND community_code = ?",
-        [v, code],
+        "SELECT count(*), coalesce(sum(households), 0) "
+        f"FROM ({gq.micro_grids_sql(v)}) WHERE community_code = ?",
+        [code],
     ).fetchone()
     n_micro, _ = counts if counts else (0, 0)
     props = {
         "kind": "community",
         "code": code,
         "version": v,
-        "name": name,
-        "short_name": short,
-        "status": status,
-        "boundary_source": source,
-        "boundary_method": method,
-        "area_m2": area,
+        "name": area["name"],
+        "short_name": area["short_name"],
+        "status": area["status"],
+        "boundary_source": area["boundary_source"],
+        "boundary_method": area["boundary_method"],
+        "area_m2": area["area_m2"],
         "households": shown.households("community", code, sum(int(g[1]) for g in grids)),
         "grid_count": len(grids),
         "micro_grid_count": int(n_micro),
         "caps": version_caps(cur, v).as_dict(),
-        "estates": _estates(cur, "a.version_id = ? AND a.community_code = ?", [v, code]),
+        "estates": _estates(cur, v, "community_code", code),
         "parents": {k: p for k, p in parents(cur, code).items() if k != "community"},
         "children": {
             "grids": [
@@ -325,7 +288,8 @@ def community_feature(
         },
         "grid_worker": None,
     }
-    return _feature(code, _geometry(geom), props, block_section(cur, "community", code, v, shown))
+    geometry = _geometry(area["geojson"])
+    return _feature(code, geometry, props, block_section(cur, "community", code, v, shown))
 
 
 def list_grids(
@@ -347,21 +311,19 @@ def list_grids(
     """
     v = resolve_version(cur, version)
     shown = Shown(cur, v, suppress)
-    where = "version_id = ?"
-    params: list[Any] = [v]
+    where = "TRUE"
+    params: list[Any] = []
     if community is not None:
-        known = cur.execute(
-            "SELECT 1 FROM admin_areas WHERE code = ? AND level = 'community'", [community]
-        ).fetchone()
-        if known is None:
+        if not aq.is_community(cur, community):
             raise NotFound(f"the register has no community {community}", code=community)
-        where += " AND community_code = ?"
+        where = "community_code = ?"
         params.append(community)
-    total = cur.execute(f"SELECT count(*) FROM grids WHERE {where}", params).fetchone()
+    grids = gq.grids_sql(v)
+    total = cur.execute(f"SELECT count(*) FROM ({grids}) WHERE {where}", params).fetchone()
     rows = cur.execute(
         f"""
         SELECT grid_code, community_code, households, buildings, micro_grids, area_m2, compactness
-        FROM grids WHERE {where} ORDER BY grid_code LIMIT ? OFFSET ?
+        FROM ({grids}) WHERE {where} ORDER BY grid_code LIMIT ? OFFSET ?
         """,
         [*params, limit, offset],
     ).fetchall()
@@ -398,7 +360,6 @@ def apply_edit(cur: duckdb.DuckDBPyConnection, edit: Any, actor: str) -> dict[st
         When the base version does not exist.
     """
     from grid_partition import edits
-    from grid_partition._snapshot import Caps
     from grid_partition.versions import diff
 
     base = resolve_version(cur, edit.version)

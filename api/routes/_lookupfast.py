@@ -5,12 +5,14 @@ while FastAPI's route matching, dependency solving and query validation add ≈ 
 request. This ASGI middleware, in front of the routes, answers the plain cases itself:
 
 - grids/at: well-formed ``lon``/``lat`` (and optional ``crs``) inside a grid of the active
-  version, with a fresh index;
-- resolve: a ``q`` of 1–200 characters of valid UTF-8 (and optional ``limit`` of 1–100);
+  version, with a trusted index;
+- resolve: a ``q`` of 1–200 characters of valid UTF-8 (and optional ``limit`` of 1–100), with a
+  trusted index;
 
-for an authenticated caller within its rate limit. Anything else (a ``version``, a bad or
-missing parameter, a point outside every grid, an invalid address, a bad key, a rate limit)
-goes on to the FastAPI route, which answers the same way or with a problem document; the
+for an authenticated caller within its rate limit. "Trusted" is the store's cache saying that
+the index needs no recheck now (:func:`store.peek`): the fast path never asks the store. Anything
+else (a due recheck, a ``version``, a bad or missing parameter, a point outside every grid, an
+invalid address, a bad key, a rate limit) goes on to the FastAPI route, which answers the same way or with a problem document; the
 principal is left in the request state for :func:`api.deps.caller`, so a caller is charged
 one token whichever path answers.
 """
@@ -23,17 +25,18 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from address_registry.resolve import resolve
+from address_registry.resolve import RESOLVE_INDEX, resolve
+from api._grid_at import answer, trusted_grid_index
 from api.deps import authenticate_scope
 from api.routes._lookups_models import MAX_CANDIDATES
-from api.routes._point_index import answer, cache_of
 from api.service import Service
+from common.coords import SUPPORTED_SYSTEMS
 from common.errors import YizhiError
 
 _GRID_AT = "/v1/grids/at"
 _RESOLVE = "/v1/resolve"
 _MAX_QUERY = 200
-_CRS = frozenset({"wgs84", "cgcs2000", "gcj02", "bd09"})
+_CRS = frozenset(SUPPORTED_SYSTEMS)
 _NUMBER = frozenset("0123456789.-+eE")
 _HEADERS = [(b"content-type", b"application/json")]
 
@@ -61,9 +64,9 @@ class LookupFastPath:
 
     @staticmethod
     def _grid_at(svc: Service, scope: Scope) -> bytes | None:
-        snap = cache_of(svc).current()
+        index = trusted_grid_index(svc.store_key)
         query = _query(scope)
-        if snap is None or query is None:
+        if index is None or query is None:
             return None
         try:
             raw_lon, raw_lat = query.pop("lon"), query.pop("lat")
@@ -81,7 +84,7 @@ class LookupFastPath:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90) or not authenticate_scope(svc, scope):
             return None
         try:
-            return orjson.dumps(answer(snap, lon, lat, crs))
+            return orjson.dumps(answer(index, lon, lat, crs))
         except YizhiError:  # outside every grid: the route answers the 404 problem
             return None
 
@@ -94,10 +97,12 @@ def _resolve(svc: Service, scope: Scope) -> bytes | None:
     limit = query.pop("limit", "5")
     if query or not limit.isdigit() or not 1 <= int(limit) <= MAX_CANDIDATES:
         return None
-    if not 1 <= len(q) <= _MAX_QUERY or not authenticate_scope(svc, scope):
+    if not 1 <= len(q) <= _MAX_QUERY or not svc.fresh(RESOLVE_INDEX):
+        return None
+    if not authenticate_scope(svc, scope):
         return None
     try:
-        return orjson.dumps(resolve(svc.index_cursor("resolve"), q, int(limit)))
+        return orjson.dumps(resolve(svc.cursor(), q, int(limit)))
     except YizhiError:  # not an address: the route answers the problem
         return None
 

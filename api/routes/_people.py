@@ -1,7 +1,8 @@
 """Queries of the person-level routes (private): pseudonymised people, houses, legal persons.
 
-People are read through the fusion ``links`` (``migrations/0004_fusion.sql``): a person is at a
-building or room when its link says so. Only masked forms leave the store (``name_masked``,
+People are read through the fusion links (:func:`fusion.queries.links_sql`): a person is at a
+building or room when its link says so. Records come from :mod:`layers.queries`, buildings from
+:mod:`address_registry.queries`. Only masked forms leave the store (``name_masked``,
 ``id_masked``, ``phone_masked``); the keyed hashes (``id_hmac``, ``phone_hmac``) never do.
 An ID number is looked up by its HMAC, computed as ``layers.ingest`` computes it
 (:func:`layers.privacy.hmac_hex` of the trimmed, upper-cased number, with the deployment secret).
@@ -14,9 +15,12 @@ from typing import Any
 
 import duckdb
 
+from address_registry import queries as aq
 from common.errors import NotFound, YizhiError
 from common.settings import Settings
+from fusion import queries as fq
 from layers import privacy
+from layers import queries as lq
 
 
 class SecretUnavailable(YizhiError):
@@ -48,17 +52,17 @@ def secret(settings: Settings) -> bytes:
 
 
 #: The person columns served (never the HMACs), with the link and the building lived in.
-_PEOPLE_SQL = """
+_PEOPLE_SQL = f"""
 SELECT p.source_id, p.name_masked, p.id_masked, p.phone_masked, p.sex, p.birth_year,
        p.hukou_type, coalesce(p.care_tags, []) AS care_tags,
        coalesce(l.room_id, nullif(p.room_id, '')) AS room_id, l.building_id,
        b.name AS building_name, b.address AS building_address, p.address AS registered_address,
        p.moved_in, p.moved_out, l.method AS link_method, l.confidence AS link_confidence,
        l.micro_grid_code, l.grid_code, l.community_code
-FROM people p
-{join} JOIN links l ON l.layer = 'people' AND l.source_id = p.source_id
-LEFT JOIN buildings b ON b.building_id = l.building_id
-WHERE {where}
+FROM ({lq.people_sql()}) p
+{{join}} JOIN ({fq.links_sql("people")}) l ON l.source_id = p.source_id
+LEFT JOIN ({aq.buildings_sql()}) b ON b.building_id = l.building_id
+WHERE {{where}}
 """
 
 
@@ -75,9 +79,9 @@ def _rows(cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     return out
 
 
-def _exists(cur: duckdb.DuckDBPyConnection, table: str, key: str, value: str, what: str) -> None:
-    if cur.execute(f"SELECT 1 FROM {table} WHERE {key} = ?", [value]).fetchone() is None:
-        raise NotFound(f"the register has no {what} {value}", **{key: value})
+def _building_exists(cur: duckdb.DuckDBPyConnection, building_id: str) -> None:
+    if not aq.building_exists(cur, building_id):
+        raise NotFound(f"the register has no building {building_id}", building_id=building_id)
 
 
 def people_at(
@@ -99,10 +103,11 @@ def people_at(
         When the register has no such building or room.
     """
     if building_id is not None:
-        _exists(cur, "buildings", "building_id", building_id, "building")
+        _building_exists(cur, building_id)
         where, key, value = "l.building_id = ?", "building_id", building_id
     elif room_id is not None:
-        _exists(cur, "rooms", "room_id", room_id, "room")
+        if not aq.room_exists(cur, room_id):
+            raise NotFound(f"the register has no room {room_id}", room_id=room_id)
         where, key, value = "l.room_id = ?", "room_id", room_id
     else:  # pragma: no cover - the routes always give one
         raise ValueError("give building_id or room_id")
@@ -139,15 +144,16 @@ def legal_persons_at(cur: duckdb.DuckDBPyConnection, building_id: str) -> dict[s
     NotFound
         When the register has no such building.
     """
-    _exists(cur, "buildings", "building_id", building_id, "building")
+    _building_exists(cur, building_id)
     rows = _rows(
         cur,
-        """
+        f"""
         SELECT x.source_id, x.uscc, x.name, x.industry, x.status, x.established,
                x.reg_address, x.op_address, x.lon, x.lat, l.room_id,
                l.method AS link_method, l.confidence AS link_confidence, l.grid_code
-        FROM links l JOIN legal_persons x ON x.source_id = l.source_id
-        WHERE l.layer = 'legal_persons' AND l.building_id = ? ORDER BY x.uscc, x.source_id
+        FROM ({fq.links_sql("legal_persons")}) l
+        JOIN ({lq.legal_persons_sql()}) x ON x.source_id = l.source_id
+        WHERE l.building_id = ? ORDER BY x.uscc, x.source_id
         """,
         [building_id],
     )
@@ -162,15 +168,15 @@ def houses_at(cur: duckdb.DuckDBPyConnection, building_id: str) -> dict[str, Any
     NotFound
         When the register has no such building.
     """
-    _exists(cur, "buildings", "building_id", building_id, "building")
+    _building_exists(cur, building_id)
     rows = _rows(
         cur,
-        """
+        f"""
         SELECT h.source_id, coalesce(l.room_id, h.room_id) AS room_id, h.use, h.occupants,
                h.rental_registered, h.rental_reg_no, h.rental_reg_date,
                l.method AS link_method, l.grid_code
-        FROM links l JOIN houses h ON h.source_id = l.source_id
-        WHERE l.layer = 'houses' AND l.building_id = ? ORDER BY room_id, h.source_id
+        FROM ({fq.links_sql("houses")}) l JOIN ({lq.houses_sql()}) h ON h.source_id = l.source_id
+        WHERE l.building_id = ? ORDER BY room_id, h.source_id
         """,
         [building_id],
     )

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from api._grid_at import answer, grid_index, trusted_grid_index
 from api.auth import Principal
 from api.deps import CallerDep, ServiceDep, require
 from api.problems import problem_responses
@@ -35,7 +36,6 @@ from api.routes._grid_models import (
     VersionDiff,
     VersionList,
 )
-from api.routes._point_index import answer, cache_of
 from api.service import Service
 
 router = APIRouter(tags=["grids"])
@@ -84,13 +84,10 @@ async def grid_at(
     On a shared edge the lowest code wins. `lon`/`lat` of the answer are the WGS84 point.
     """
     svc: Service = request.app.state.service  # no thread hop for the dependency
-    cache = cache_of(svc)
-    snap = cache.current()
-    if snap is None:
-        snap = await run_in_threadpool(cache.refresh, svc)
-    if version is not None and version != snap.version:
-        snap = await run_in_threadpool(cache.version, svc, version)
-    return _json(answer(snap, lon, lat, crs))
+    index = trusted_grid_index(svc.store_key)  # no query: the event loop stays free
+    if index is None or (version is not None and version != index.version):
+        index = await run_in_threadpool(lambda: grid_index(svc.cursor(), version))
+    return _json(answer(index, lon, lat, crs))
 
 
 @router.get(
@@ -239,9 +236,5 @@ def post_edit(
     """
     cur = svc.writer()
     with svc.write_lock:
-        try:
-            result = _grids.apply_edit(cur, edit, actor=f"{who.name} ({who.key_id})")
-        finally:
-            cache_of(svc).invalidate()
-    svc.data_changed()
-    return result
+        # the edit writes through store.transaction: the next request sees the new version
+        return _grids.apply_edit(cur, edit, actor=f"{who.name} ({who.key_id})")

@@ -1,10 +1,11 @@
 """Address and register lookups under /v1 (parse, resolve, reverse, buildings, rooms, search).
 
 The resolver and the search box answer from in-memory indexes built once per store
-(:func:`address_registry._resolve_index.index_for`, :func:`api._search.search_index_for`); the
-router's lifespan builds them before the server accepts requests (:meth:`Service.warm`), so the
-first request does not wait ≈ 3 s. Both indexes share one cursor each
-(:meth:`Service.index_cursor`), used only under the index's lock.
+(:func:`address_registry.resolve.index_for`, :func:`api._search.search_index`) and kept in the
+store's one cache; the router's lifespan builds them before the server accepts requests
+(:meth:`Service.warm`), so the first request does not wait ≈ 3 s. An ``async`` route answers on
+the event loop while its index is trusted (:meth:`Service.fresh`, no query), and in a worker
+thread when the index is due for a recheck of the store's data version.
 
 Bounds (a 4xx problem, never a 500): ``q`` 1–200 characters, ``limit`` 1–100 (1–10 in a batch,
 1–100 for the search box), a batch 1–10,000 addresses, lon/lat in range, radius 0–1,000 m.
@@ -14,22 +15,24 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
+import duckdb
 import orjson
 from fastapi import APIRouter, FastAPI, Path, Query, Response
 from fastapi.openapi.models import Example
+from starlette.concurrency import run_in_threadpool
 
 from address_registry.lookup import get_building, get_room
 from address_registry.parse import parse as parse_address
+from address_registry.resolve import RESOLVE_INDEX, resolve_many
 from address_registry.resolve import resolve as resolve_address
-from address_registry.resolve import resolve_many
 from address_registry.reverse import DEFAULT_TOLERANCE_M
 from address_registry.reverse import reverse as reverse_point
-from api._search import search_index_for
+from api._search import SEARCH_INDEX, search_index
 from api.deps import ServiceDep
 from api.problems import problem_responses
 from api.routes._lookups_models import (
@@ -52,10 +55,13 @@ from api.routes._lookups_models import (
     SearchAnswer,
     SearchKind,
 )
+from api.service import Service
 from common.coords import system_name
 from common.errors import InvalidInput
 
 log = logging.getLogger("yizhi.api")
+
+T = TypeVar("T")
 
 #: Most hits of the search box.
 MAX_SEARCH = 100
@@ -162,6 +168,16 @@ def _json(content: Any) -> Response:
     return Response(orjson.dumps(content), media_type="application/json")
 
 
+async def _from_index(
+    svc: Service, index: str, work: Callable[[duckdb.DuckDBPyConnection], T]
+) -> T:
+    """``work(cursor)`` on the event loop when the in-memory ``index`` is trusted (it asks the
+    store nothing then), else in a worker thread (it may recheck or rebuild the index)."""
+    if svc.fresh(index):
+        return work(svc.cursor())
+    return await run_in_threadpool(lambda: work(svc.cursor()))
+
+
 @router.get(
     "/resolve",
     tags=["addresses"],
@@ -183,7 +199,8 @@ async def resolve(
     with its live successors (``matched.successor_of``). ``ambiguous`` is true when the best two
     buildings are too close to choose; naming the community settles it.
     """
-    return _json(resolve_address(svc.index_cursor("resolve"), _unicode(q), limit))
+    text = _unicode(q)
+    return _json(await _from_index(svc, RESOLVE_INDEX, lambda c: resolve_address(c, text, limit)))
 
 
 @router.post(
@@ -195,7 +212,8 @@ async def resolve(
 )
 async def resolve_post(svc: ServiceDep, body: ResolveRequest) -> Response:
     """As ``GET /v1/resolve``, with ``{"q", "limit"}`` in the body (no URL encoding needed)."""
-    return _json(resolve_address(svc.index_cursor("resolve"), _unicode(body.q), body.limit))
+    text, limit = _unicode(body.q), body.limit
+    return _json(await _from_index(svc, RESOLVE_INDEX, lambda c: resolve_address(c, text, limit)))
 
 
 @router.post(
@@ -216,7 +234,7 @@ def resolve_batch(svc: ServiceDep, body: BatchRequest) -> Response:
     """
     items = [item if isinstance(item, BatchItem) else BatchItem(q=item) for item in body.addresses]
     texts = [_batch_text(item.q) for item in items]
-    answers = resolve_many(svc.index_cursor("resolve"), texts, body.limit)
+    answers = resolve_many(svc.cursor(), texts, body.limit)
     results = []
     for index, (item, text, answer) in enumerate(zip(items, texts, answers, strict=True)):
         answer["index"] = index
@@ -388,6 +406,6 @@ async def search(
     name, then names starting with the text, then names containing it. Each hit has a point
     and a bounding box to zoom to. Spelling is forgiving: full-width, case and Chinese numerals
     before a marker (三号楼 = 3栋) are folded."""
-    idx = search_index_for(svc.index_cursor("search"))
+    idx = await _from_index(svc, SEARCH_INDEX, search_index)
     hits = idx.search(_unicode(q), limit, set(kind) if kind else None)
     return {"query": q, "hits": [h.hit() for h in hits]}

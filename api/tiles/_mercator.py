@@ -101,10 +101,3 @@ def tile_range(bbox: tuple[float, float, float, float], z: int) -> tuple[int, in
     x0, y0 = lonlat_tile(west, north, z)
     x1, y1 = lonlat_tile(east, south, z)
     return x0, y0, x1, y1
-
-
-def tile_lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
-    """WGS84 bounds ``(west, south, east, north)`` of a tile."""
-    xmin, ymin, xmax, ymax = tile_bounds(z, x, y)
-    lon, lat = mercator_to_lonlat([xmin, xmax], [ymin, ymax])
-    return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])

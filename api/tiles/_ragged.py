@@ -183,6 +183,12 @@ def from_geometries(geoms: npt.NDArray[np.object_], kind: Kind | None = None) ->
     return Ragged(kind, coords, part_off, feat_off, hole)
 
 
+def geometries_to_ragged(geoms: Any, kind: Kind | None = None) -> Ragged:
+    """Integer-snapped :class:`Ragged` of geometries already in tile pixels (tests, tools)."""
+    r = from_geometries(np.asarray(geoms, dtype=object), kind)
+    return Ragged(r.kind, np.rint(r.coords).astype(np.int64), r.part_off, r.feat_off, r.hole)
+
+
 def _part_index(geoms: npt.NDArray[np.object_]) -> IntArray:
     return np.repeat(np.arange(len(geoms)), shapely.get_num_geometries(geoms))
 

@@ -25,7 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from api.tiles._ragged import IntArray, Kind, Ragged
+from api.tiles._clean import clean
+from api.tiles._ragged import IntArray, Kind, Ragged, geometries_to_ragged
 
 U64 = npt.NDArray[np.uint64]
 
@@ -419,8 +420,6 @@ def encode(
     geometries go through the same cleaning (snapping, repeated and collinear vertices, winding,
     degenerate parts) but are not clipped.
     """
-    from api.tiles._clip import clean, geometries_to_ragged
-
     geoms = np.asarray(list(geometries), dtype=object)
     r = geometries_to_ragged(geoms)
     rows = np.arange(r.n_features)

@@ -4,8 +4,8 @@ A :class:`TileSource` is loaded once (from the store, or from geometries) and th
 ``tile(z, x, y)`` with the encoded MVT bytes of its layer: index query, vectorised transform and
 snap to tile pixels, clipping of the few features that cross the buffered tile, cleaning, and the
 lean protobuf writer of :mod:`api.tiles.mvt`. A :class:`TileSet` groups the layers of one store,
-keeps an LRU cache of encoded tiles keyed by the store's data version, and reloads when that
-version changes.
+keeps an LRU cache of encoded tiles keyed by the store's data version
+(:func:`store.version_token`), and reloads when that version changes.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+import store
+from api.tiles._blocks import public_blocks
 from api.tiles._clip import ZoomLevel, build_level, tile_commands
 from api.tiles._mercator import check_tile, lonlat_to_mercator, mercator_to_lonlat, tile_bounds
 from api.tiles._ragged import Ragged, from_geometries
@@ -148,8 +150,6 @@ class TileSource:
         keys = table.column("key").to_pylist()
         props = {p: np.asarray(table.column(p).to_pylist(), dtype=object) for p in spec.properties}
         if spec.block_level is not None:  # public block counts (complementary suppression)
-            from api.tiles._blocks import public_blocks
-
             props = public_blocks(con, spec.block_level, keys, props)
         return cls.from_lonlat(spec, geoms, keys, props, **kwargs)
 
@@ -257,36 +257,6 @@ def to_mercator(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:
     return out
 
 
-def data_version(con: duckdb.DuckDBPyConnection) -> str:
-    """A token that changes whenever the data behind the tile layers changes.
-
-    It hashes the row counts and latest timestamps of the register, the grid versions, the
-    layer batches and the block data: a registry build, a grid edit, an ingest or a new
-    computation of block data gives a new token.
-    """
-    queries = [
-        "SELECT count(*), max(finished_at), max(started_at) FROM registry_builds",
-        "SELECT count(*), max(updated_at) FROM buildings",
-        "SELECT count(*) FROM admin_areas",
-        "SELECT count(*) FROM roads",
-        "SELECT count(*) FROM doorplates",
-        "SELECT count(*), max(version_id), list(version_id ORDER BY version_id) "
-        "FILTER (WHERE status = 'active') FROM grid_versions",
-        "SELECT count(*), max(finished_at) FROM layer_batches",
-        "SELECT count(*) FROM events",
-        "SELECT count(*) FROM sensors",
-        "SELECT count(*), max(computed_at) FROM block_data",
-    ]
-    h = hashlib.sha1()
-    for q in queries:
-        try:
-            row = con.execute(q).fetchone()
-        except duckdb.CatalogException:
-            row = None
-        h.update(repr(row).encode())
-    return h.hexdigest()[:16]
-
-
 class TileSet:
     """The tile layers of one store, with an LRU cache of encoded tiles.
 
@@ -295,7 +265,8 @@ class TileSet:
     sources
         Loaded layers by name.
     version
-        The data version the sources were loaded at (see :func:`data_version`).
+        The data version the sources were loaded at (:func:`store.version_token`: it changes
+        with every write of the register, the grids, the layers or the fusion).
     cache
         The tile cache (a fresh 256 MiB one by default; ``None`` disables caching).
     """
@@ -323,7 +294,7 @@ class TileSet:
         unknown = [n for n in names if n not in LAYERS]
         if unknown:
             raise NotFound(f"unknown tile layers {unknown}; known: {sorted(LAYERS)}")
-        version = data_version(con)
+        version = store.version_token(con)
         sources = {n: TileSource.from_store(con, LAYERS[n], **kwargs) for n in names}
         return cls(sources, version, cache if cache is not None else TileCache())
 
@@ -375,7 +346,7 @@ class TileSet:
 
     def refresh(self, con: duckdb.DuckDBPyConnection, **kwargs: Any) -> bool:
         """Reload every layer if the store's data version changed; returns whether it did."""
-        version = data_version(con)
+        version = store.version_token(con)
         if version == self.version:
             return False
         sources = {n: TileSource.from_store(con, LAYERS[n], **kwargs) for n in self.sources}

@@ -17,7 +17,7 @@ import uvicorn
 from api.app import create_app
 from api.auth import SCOPES, KeyStore
 from api.service import Service
-from common.settings import Settings
+from common.settings import Settings, get_settings
 
 
 @dataclass
@@ -83,8 +83,21 @@ def api_server(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture
-def writable_server(sample_store: Path, tmp_path: Path) -> Iterator[Server]:
-    """A read-write server on a fresh copy of the sample city (for edits)."""
+def writable_server(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Server]:
+    """A read-write server on a fresh copy of the sample city (for edits).
+
+    Its cached values are trusted for an hour (``YIZHI_RECHECK_SECONDS``): what a test reads
+    after a write, it reads because the write told the store's cache (:func:`store.transaction`),
+    not because a recheck came round.
+    """
+    monkeypatch.setenv("YIZHI_RECHECK_SECONDS", "3600")
+    get_settings.cache_clear()
     db = tmp_path / "sample.duckdb"
     shutil.copyfile(sample_store, db)
-    yield from start_server(db, tmp_path, writable=True)
+    try:
+        yield from start_server(db, tmp_path, writable=True)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

@@ -7,8 +7,10 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mapbox_vector_tile import decode
 
 from api.routes._grid_models import BlockFeature, GridAt, GridList, VersionDiff, VersionList
+from api.tiles._mercator import lonlat_tile
 from common.coords import transform
 from fusion.blocks import block_values
 from tests.api.conftest import Server
@@ -391,6 +393,7 @@ def test_split_then_refused_merge_on_a_writable_server(writable_server: Server) 
         [base],
     ).fetchone() or ("", "", 0)
     with server.client("planner") as http:
+        tiles_before = http.get("/tiles").json()  # the tile layers are loaded and trusted
         r = http.post("/v1/grid-edits", json={"op": "split", "grid": grid, "note": "test"})
         assert r.status_code == 201, r.text
         done = r.json()
@@ -409,6 +412,15 @@ def test_split_then_refused_merge_on_a_writable_server(writable_server: Server) 
         ).fetchone() or (0.0, 0.0)
         at = http.get("/v1/grids/at", params={"lon": lon, "lat": lat}).json()
         assert (at["version"], at["grid_code"]) == (new, created)
+        # so do the tiles and the features (no block data yet for the new version: null)
+        x, y = lonlat_tile(lon, lat, 16)
+        assert tiles_before["version"] != http.get("/tiles").json()["version"]
+        tile = decode(http.get(f"/tiles/grids/16/{x}/{y}.mvt").content)["grids"]["features"]
+        drawn = {f["properties"]["grid_code"]: f["properties"] for f in tile}
+        assert created in drawn and drawn[created].get("people") is None
+        assert http.get(f"/collections/grids/items/{created}").status_code == 200
+        block = http.get(f"/v1/grids/{created}").json()["block_data"]
+        assert (block["version"], block["available"]) == (new, False)
         before = http.get("/v1/grids/at", params={"lon": lon, "lat": lat, "version": base})
         assert before.json()["grid_code"] == grid
         diff = http.get(f"/v1/grid-versions/{base}/diff/{new}").json()

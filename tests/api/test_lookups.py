@@ -8,7 +8,6 @@ at 中山东一路13号 is building 3101010130012024000000071; room 101 of unit 
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -17,13 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import store
 from address_registry import lifecycle
-from address_registry._resolve_index import _stores as resolver_cache
-from address_registry._resolve_index import clear_cache as clear_resolver_cache
-from address_registry._resolve_index import index_for
 from address_registry.ids import building_id as make_building_id
+from address_registry.resolve import RESOLVE_INDEX
 from api import _search
-from api._search import Entry, SearchIndex, fold, spellings
+from api._search import SEARCH_INDEX, Entry, SearchIndex, fold, spellings
 from api.app import create_app
 from common.coords import transform
 from tests.api.conftest import Server
@@ -281,7 +279,6 @@ def test_retired_building_answers_200_with_its_successor(writable_server: Server
     svc = writable_server.service
     with svc.write_lock:
         new = lifecycle.renumber(svc.writer(), CUSTOM_HOUSE, "2025-06-01", "ID issued in error")
-    svc.data_changed()
     with writable_server.client() as client:
         old = client.get(f"/v1/buildings/{CUSTOM_HOUSE}")
         assert old.status_code == 200
@@ -290,7 +287,7 @@ def test_retired_building_answers_200_with_its_successor(writable_server: Server
         assert props["current_successors"] == [new]
         assert old.headers["link"] == f'</v1/buildings/{new}>; rel="successor-version"'
         assert client.get(f"/v1/buildings/{new}").json()["properties"]["status"] == "active"
-        index_for(svc.index_cursor("resolve"), refresh=True)  # no 5 s wait for the recheck
+        # the renumbering went through store.transaction: the resolver sees it at once
         answer = client.get("/v1/resolve", params={"q": "上海市黄浦区中山东一路13号"}).json()
         assert answer["candidates"][0]["building_id"] == new
 
@@ -324,7 +321,6 @@ def test_search_index_ranks_exact_then_prefix_then_substring() -> None:
         return Entry(kind, ident, keys[0], 121.0, 31.0, (121.0, 31.0, 121.0, 31.0), keys)
 
     idx = SearchIndex.from_entries(
-        (),
         [
             entry("building", "b1", "上海市黄浦区汉口路12号"),
             entry("doorplate", "d1", "汉口路12号"),
@@ -355,7 +351,7 @@ def test_search_hits_contain_the_query_and_miss_nothing_when_few(
         Entry(kind, f"e{i}", key, None, None, None, (fold(key),))
         for i, (key, kind) in enumerate(zip(keys, itertools.cycle(_search.KINDS), strict=False))
     ]
-    idx = SearchIndex.from_entries((), entries)
+    idx = SearchIndex.from_entries(entries)
     hits = idx.search(query, limit)
     spelled = [x for x in spellings(query) if x]  # as typed, and normalised (一号 → 1号)
 
@@ -372,19 +368,19 @@ def test_search_hits_contain_the_query_and_miss_nothing_when_few(
 
 
 def test_lifespan_builds_the_lookup_indexes_before_any_request(api_server: Server) -> None:
-    clear_resolver_cache()
-    _search.clear_cache()
-    db = str(Path(api_server.service.db).resolve())
+    svc = api_server.service
+    store.clear_cache(svc.con)
+    assert not svc.fresh(RESOLVE_INDEX) and not svc.fresh(SEARCH_INDEX)
+    app = create_app(service=svc)
 
-    def cached(keys: Any) -> bool:
-        return any(str(Path(k).resolve()) == db for k in keys if not k.startswith("memory:"))
-
-    assert not cached(resolver_cache) and not cached(_search._stores)
-    app = create_app(service=api_server.service)
+    def never(con: Any) -> Any:
+        raise AssertionError("built on a request: the lifespan did not build it")
 
     async def start_and_stop() -> None:
         async with app.router.lifespan_context(app):  # what uvicorn runs before serving
-            assert cached(resolver_cache) and cached(_search._stores)
+            cur = svc.cursor()
+            assert store.cached(cur, RESOLVE_INDEX, ("address_registry",), never)
+            assert store.cached(cur, SEARCH_INDEX, ("address_registry", "grid_partition"), never)
 
     anyio.run(start_and_stop)
 

@@ -126,15 +126,26 @@ def test_warm_loads_tiles_only_when_asked(
 ) -> None:
     import shutil
 
-    from api.service import Service
+    import store
+    from api.service import TILES, Service
+    from api.tiles import TileSet
     from common.settings import Settings
 
     db = tmp_path / "sample.duckdb"
     shutil.copyfile(sample_store, db)
     service = Service(db, settings=Settings(db=db, warm_tiles=warm_tiles))
+    loads: list[str] = []
+
+    def load(con: object) -> str:
+        loads.append("now")
+        return "loaded on the first request"
+
     try:
         service.warm()
-        assert (service.tiles_if_fresh() is not None) is warm_tiles
-        assert service.tiles() is not None  # loaded on first use either way
+        found = store.cached(service.cursor(), TILES, store.DOMAINS, load)
+        if warm_tiles:
+            assert not loads and isinstance(found, TileSet)
+        else:
+            assert loads == ["now"]
     finally:
         service.close()

@@ -291,9 +291,8 @@ def test_tiles_change_after_a_write(writable_server: Server) -> None:
 
     with writable_server.client("planner") as http:
         before = http.get(path)
-        with svc.write_lock:
+        with svc.write_lock:  # through store.transaction: the next request sees the change
             lifecycle.update(svc.writer(), building_id, None, {"name": "测试大楼"})
-        svc.data_changed()
         after = http.get(path)
         revalidated = http.get(path, headers={"If-None-Match": before.headers["etag"]})
     assert name(before) != "测试大楼"

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from address_registry._resolve_index import clear_cache
+from store import clear_cache
 from tests.resolve._crafted import crafted_store
 
 

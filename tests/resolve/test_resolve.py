@@ -8,10 +8,10 @@ import duckdb
 import pytest
 
 import store
-from address_registry._resolve_index import clear_cache
 from address_registry._resolve_match import road_number
 from address_registry.resolve import resolve
 from common.errors import InvalidInput
+from store import clear_cache
 from tests.resolve._crafted import building_by_alias as _building
 from tests.resolve._crafted import top as _top
 

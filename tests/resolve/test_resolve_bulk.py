@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 import address_registry.resolve as r
-from address_registry._resolve_index import index_for
+from address_registry.resolve import index_for
 from common.errors import InvalidInput
 from synthetic.addresses import variants
 from tests.resolve._crafted import building_by_alias as _id

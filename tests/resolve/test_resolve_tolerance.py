@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 import store
 from address_registry import _resolve_calibrate as cal
-from address_registry._resolve_index import clear_cache, index_for
-from address_registry.resolve import MAX_BATCH, resolve, resolve_many
+from address_registry.resolve import MAX_BATCH, index_for, resolve, resolve_many
 from common.errors import InvalidInput
+from store import clear_cache
 from synthetic.addresses import han_number, variants
 from tests.resolve._crafted import building_by_alias as _id
 from tests.resolve._crafted import crafted_store

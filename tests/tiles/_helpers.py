@@ -6,6 +6,7 @@ import duckdb
 import numpy as np
 import shapely
 
+import store
 from address_registry.ids import building_id
 from api.tiles._mercator import mercator_to_lonlat, tile_bounds
 from api.tiles._ragged import Ragged
@@ -35,7 +36,8 @@ def px_box(x0: float, y0: float, x1: float, y1: float) -> shapely.Polygon:
 def add_buildings(
     con: duckdb.DuckDBPyConnection, geoms: list[shapely.Geometry], start: int = 1
 ) -> list[str]:
-    """Insert buildings with the given WGS84 footprints; return their IDs."""
+    """Insert buildings with the given WGS84 footprints (a change of the register, as
+    :func:`store.mark_changed` records it); return their IDs."""
     ids = []
     for i, g in enumerate(geoms, start=start):
         bid = building_id(COMMUNITY, 2024, i)
@@ -55,6 +57,7 @@ def add_buildings(
                 shapely.to_wkt(g),
             ],
         )
+    store.mark_changed(con, "address_registry", what="test buildings")
     return ids
 
 

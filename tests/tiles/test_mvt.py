@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mapbox_vector_tile import decode
 
-from api.tiles._clip import clean, geometries_to_ragged
+from api.tiles._clean import clean
+from api.tiles._ragged import geometries_to_ragged
 from api.tiles.mvt import encode, encode_value, encode_varints, geometry_commands, varint, zigzag
 from tests.tiles._helpers import area2, commands_to_rings
 

@@ -8,7 +8,8 @@ import duckdb
 import pytest
 from mapbox_vector_tile import decode
 
-from api.tiles import LAYERS, TileCache, TileSet, data_version, feature_id
+import store
+from api.tiles import LAYERS, TileCache, TileSet, feature_id
 from api.tiles.pyramid import export_pyramid, read_mbtiles_tile, read_pmtiles_tile
 from api.tiles.tilejson import style, tilejson
 from common.errors import InvalidInput, NotFound
@@ -33,7 +34,7 @@ def test_cache_hits_and_version_invalidation(
     assert len(cache) == 2
     # new data: a new version token, reloaded layers, stale tiles dropped
     (new_id,) = add_buildings(con, [px_box(2000, 100, 2400, 300)], start=3)
-    assert data_version(con) != tileset.version
+    assert store.version_token(con) != tileset.version
     assert tileset.refresh(con) is True
     assert cache.stats.invalidated == 2 and len(cache) == 0
     ids = {f["id"] for f in decode(tileset.tile("buildings", Z, X, Y))["buildings"]["features"]}

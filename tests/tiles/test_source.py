@@ -95,7 +95,7 @@ def test_zoom_level_path_equals_direct_path() -> None:
     cy = rng.uniform(ymin - 300, ymax + 300, n)
     w = rng.uniform(0.05, 80, n)
     boxes = shapely.box(cx, cy, cx + w, cy + w * rng.uniform(0.3, 2, n))
-    spec = LayerSpec("b", "polygon", 14, 18, "", ())
+    spec = LayerSpec("b", "polygon", 14, 18, "", "key", ())
     src = TileSource(spec, boxes, np.arange(n))
     for z, x, y in [(Z, X, Y), (Z + 1, 2 * X, 2 * Y + 1), (Z - 1, X // 2, Y // 2), (Z, X + 1, Y)]:
         fast = decode(src.tile(z, x, y), default_options=DOWN)["b"]["features"]
@@ -182,7 +182,7 @@ def test_on_request_clipping_equals_pieces_clipped_ahead(monkeypatch: pytest.Mon
         )
         for x, y in zip(cx, cy, strict=True)
     ]
-    spec = LayerSpec("b", "polygon", 14, 18, "", ())
+    spec = LayerSpec("b", "polygon", 14, 18, "", "key", ())
     ahead = TileSource(spec, np.array(rings, dtype=object), np.arange(300))
     ahead.prepare([Z])
     monkeypatch.setattr(clip, "MAX_PIECES", 0)
@@ -239,7 +239,7 @@ def test_invariants_of_random_boxes(boxes: list[tuple[float, float, float, float
         for x, y, w, h in boxes
     ]
     src = TileSource(
-        LayerSpec("b", "polygon", 14, 18, "", ()),
+        LayerSpec("b", "polygon", 14, 18, "", "key", ()),
         np.array(geoms, dtype=object),
         np.arange(len(geoms)),
     )
