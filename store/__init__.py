@@ -20,6 +20,7 @@ from store._cache import (
     version_token,
 )
 from store._connect import connect, spatial_extension_path
+from store._diff import compare as compare_stores
 from store._migrations import (
     Migration,
     applied_versions,
@@ -41,6 +42,7 @@ __all__ = [
     "available_migrations",
     "cached",
     "clear_cache",
+    "compare_stores",
     "connect",
     "data_version",
     "mark_changed",

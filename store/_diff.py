@@ -1,31 +1,30 @@
 """Compare two yizhi stores table by table: rows in one and not the other (``EXCEPT ALL``).
 
-Used to show that a change of the code leaves the data as it was (issue 16: the demo's store
-before and after, ids included). Columns that record *when* a run happened (timestamps, and the
-ids made from them) differ between any two runs and are left out; pass ``--keep-times`` to
-compare them too.
-
-    python -m benchmarks.store_diff before.duckdb after.duckdb [--json] [--table links ...]
-
-Exit status 0 when every table compared equal, 1 otherwise.
+``yizhi db diff BEFORE AFTER`` shows that a change (of the code, an upgrade, a rebuild) left the
+data as it was, ids included. Columns that record *when* a run happened (timestamps, batch ids,
+the path the sample was read from) differ between any two runs and are left out unless
+``keep_times``; geometries are compared normalised (a ring may start at any vertex) and doubles
+to 1e-9 relative (sums taken in another order differ in the last bits). Caches and bookkeeping
+(the migrations ledger, the data-change log, the pipeline's fingerprints, the engines' lattices)
+are not the city's data and are skipped.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
+import os
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
-import store
+from common.errors import NotFound
+from store._connect import connect
 
 #: Columns made from the wall clock of a run in every table (besides TIMESTAMP-typed ones).
 RUN_COLUMNS_ANYWHERE = {"batch_id"}
 #: ... and in one table.
 RUN_COLUMNS = {
-    "registry_builds": {"build_id", "report"},
+    "registry_builds": {"build_id", "report", "source"},
     "registry_operations": {"note", "detail"},
     "building_history": {"op_id"},
     "layer_batches": {"file"},
@@ -76,16 +75,58 @@ def _tables(con: duckdb.DuckDBPyConnection, alias: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _quoted(path: str | os.PathLike[str]) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def compare(
-    before: str, after: str, *, tables: list[str] | None = None, keep_times: bool = False
+    before: str | os.PathLike[str],
+    after: str | os.PathLike[str],
+    *,
+    tables: list[str] | None = None,
+    keep_times: bool = False,
 ) -> dict[str, Any]:
-    """Per table: rows only in ``before``, only in ``after``, and the columns compared."""
-    con = store.connect(":memory:")
-    con.execute(f"ATTACH '{before}' AS a (READ_ONLY)")
-    con.execute(f"ATTACH '{after}' AS b (READ_ONLY)")
+    """Compare the stores ``before`` and ``after`` table by table.
+
+    Returns
+    -------
+    dict
+        ``{"equal": bool, "tables": {table: {"rows", "only_before", "only_after", "columns",
+        "columns_only_before", "columns_only_after"}}}``; a table in one store only is
+        ``{"only_in": "before" | "after"}``.
+
+    Raises
+    ------
+    NotFound
+        When a store file does not exist.
+    """
+    for path in (before, after):
+        if not Path(path).is_file():
+            raise NotFound(f"no store at {path}")
+    con = connect(":memory:")
+    try:
+        return _compare(con, before, after, tables, keep_times)
+    finally:
+        con.close()
+
+
+def _compare(
+    con: duckdb.DuckDBPyConnection,
+    before: str | os.PathLike[str],
+    after: str | os.PathLike[str],
+    tables: list[str] | None,
+    keep_times: bool,
+) -> dict[str, Any]:
+    con.execute(f"ATTACH {_quoted(before)} AS a (READ_ONLY)")
+    con.execute(f"ATTACH {_quoted(after)} AS b (READ_ONLY)")
     in_a, in_b = _tables(con, "a"), _tables(con, "b")
-    names = sorted((in_a | in_b) - SKIP) if tables is None else tables
-    names = [n for n in names if not n.startswith("fusion_")]
+    if tables is None:
+        names = sorted(t for t in (in_a | in_b) - SKIP if not t.startswith("fusion_"))
+    else:
+        unknown = sorted(set(tables) - in_a - in_b)
+        if unknown:
+            raise NotFound(f"no table {unknown} in either store")
+        names = list(tables)
     out: dict[str, Any] = {"tables": {}, "equal": True}
     for table in names:
         if table not in in_a or table not in in_b:
@@ -95,7 +136,8 @@ def compare(
         cols_a = _columns(con, "a", table, keep_times)
         cols_b = _columns(con, "b", table, keep_times)
         cols = [c for c in cols_a if c in cols_b]
-        sel = ", ".join(cols_a[c] for c in cols)
+        # a table of run bookkeeping only (every column left out) compares by its row count
+        sel = ", ".join(cols_a[c] for c in cols) or "1 AS row"
         only_a = con.execute(
             f"SELECT count(*) FROM (SELECT {sel} FROM a.{table} EXCEPT ALL SELECT {sel} FROM b.{table})"
         ).fetchone()
@@ -115,38 +157,3 @@ def compare(
         if entry["only_before"] or entry["only_after"]:
             out["equal"] = False
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("before")
-    parser.add_argument("after")
-    parser.add_argument("--table", action="append", dest="tables")
-    parser.add_argument("--keep-times", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    result = compare(args.before, args.after, tables=args.tables, keep_times=args.keep_times)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for table, entry in result["tables"].items():
-            if "only_in" in entry:
-                print(f"{table:24} only in {entry['only_in']}")
-                continue
-            mark = "=" if not (entry["only_before"] or entry["only_after"]) else "≠"
-            extra = ""
-            if entry["columns_only_before"] or entry["columns_only_after"]:
-                extra = (
-                    f"  columns only before {entry['columns_only_before']}, "
-                    f"only after {entry['columns_only_after']}"
-                )
-            print(
-                f"{mark} {table:24} {entry['rows']:>9,} rows  −{entry['only_before']:,} "
-                f"+{entry['only_after']:,}{extra}"
-            )
-        print("equal" if result["equal"] else "DIFFERENT")
-    return 0 if result["equal"] else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
