@@ -154,7 +154,10 @@ def _ring_cells(
     geoms: NDArray[np.object_], x0: float, y0: float, size: float, nx: int, ny: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """(cell id, polygon rank) for every cell a polygon ring touches (unique pairs)."""
-    rings, ring_poly = shapely.get_rings(geoms, return_index=True)
+    # rings of every part: shapely.get_rings gives none for a MultiPolygon
+    parts, part_poly = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_poly = part_poly[ring_part]
     coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
     same = ring_idx[1:] == ring_idx[:-1]
     ax, ay = coords[:-1, 0][same], coords[:-1, 1][same]

@@ -169,6 +169,30 @@ def test_lattice_equals_exact_join_on_random_voronoi(
     pd.testing.assert_frame_equal(got, reference(pts, grids), check_dtype=False)
 
 
+@pytest.mark.parametrize("cells_per_polygon", [2, 40, 200])
+def test_multipolygons_are_joined_like_polygons(
+    con: duckdb.DuckDBPyConnection, cells_per_polygon: int
+) -> None:
+    """Every part's rings are boundaries of the lattice (a MultiPolygon has no rings of its own)."""
+    width = 2000.0
+    grids = voronoi_grids(40, width_m=width, seed=7)
+    cells = shapely.buffer(grids["geometry"].to_numpy(), -2.0)  # apart: one valid multipolygon
+    far = shapely.transform(cells, lambda c: c + np.array([3 * width, 0.0]))
+    multi = shapely.multipolygons(
+        np.stack([cells, far], axis=1).ravel(), indices=np.repeat(np.arange(len(cells)), 2)
+    )
+    polys = pd.DataFrame({"polygon_id": grids["polygon_id"], "geometry": multi})
+    assert (shapely.get_type_id(multi) == shapely.GeometryType.MULTIPOLYGON).all()
+    near = mixed_points(2000, width_m=width, seed=7, sigma_m=100.0)
+    pts = pd.concat(
+        [near, near.assign(point_id=near["point_id"] + 10_000, x=near["x"] + 3 * width)],
+        ignore_index=True,
+    )
+    got = DuckDBEngine(con, cells_per_polygon=cells_per_polygon).points_in_polygons(pts, polys)
+    pd.testing.assert_frame_equal(got, reference(pts, polys), check_dtype=False)
+    assert len(got) > 3000
+
+
 def test_lattice_cells_are_sound() -> None:
     """Interior cells lie inside their polygon; every cell a ring touches is a boundary cell."""
     grids = voronoi_grids(30, width_m=1000.0, seed=2)
