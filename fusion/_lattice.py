@@ -60,12 +60,17 @@ class PolygonLattice:
 
 
 def polygon_set_key(ids: NDArray[np.object_] | list[object], geoms: NDArray[np.object_]) -> str:
-    """A short hash naming a polygon set: its ids (in rank order) and WKB geometries."""
+    """A short hash naming a polygon set: its ids (in rank order) and WKB geometries.
+
+    Three updates for the whole set (ids, WKB lengths, WKB bytes), not three per polygon.
+    """
+    wkb = shapely.to_wkb(geoms, hex=False).tolist()
+    if len(wkb) != len(ids):
+        raise ValueError(f"{len(ids)} ids for {len(wkb)} geometries")
     digest = hashlib.sha256()
-    for pid, wkb in zip(ids, shapely.to_wkb(geoms, hex=False), strict=True):
-        digest.update(repr(pid).encode())
-        digest.update(b"\x00")
-        digest.update(wkb)
+    digest.update("\x00".join(repr(pid) for pid in ids).encode())
+    digest.update(np.fromiter((len(w) for w in wkb), np.int64, len(wkb)).tobytes())
+    digest.update(b"".join(wkb))
     return digest.hexdigest()[:16]
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from common.errors import Conflict, InvalidInput
+from common.errors import Conflict, InvalidInput, NotFound
 from fusion.link import link
+from grid_partition.queries import NoActiveGridVersion
 from tests.fusion import _fusion_store as fs
 
 
@@ -131,9 +132,12 @@ def test_new_grid_version_relinks(store_con: duckdb.DuckDBPyConnection) -> None:
 def test_bad_layer_and_no_active_version(store_con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(InvalidInput, match="'pets'"):
         link(store_con, layers=["pets"])
+    with pytest.raises(InvalidInput, match="tolerance"):
+        link(store_con, tolerance_m=-1.0)
     store_con.execute("UPDATE grid_versions SET status = 'draft'")
-    with pytest.raises(Conflict, match="no active grid version"):
+    with pytest.raises(NoActiveGridVersion, match="no active grid version") as err:
         link(store_con)
+    assert isinstance(err.value, NotFound) and err.value.status == 404
 
 
 def test_progress_reports_every_layer(store_con: duckdb.DuckDBPyConnection) -> None:
