@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from scipy import ndimage
 
 #: target number of cells per polygon (≈ 28 m cells for 400 m grids).
 CELLS_PER_POLYGON = 200
@@ -101,6 +100,8 @@ def build_lattice(
     seg_cells, seg_rank = _ring_cells(geoms, x0, y0, size, nx, ny)
     boundary = np.zeros(nx * ny, dtype=bool)
     boundary[seg_cells] = True
+
+    from scipy import ndimage  # here: only a build needs it (0.1 s to import)
 
     # non-boundary cells: components, one STRtree lookup per component
     labels, n_labels = ndimage.label(~boundary.reshape(ny, nx))

@@ -18,7 +18,6 @@ are grouped sums of links; only the camera coverage metrics are geometry (polygo
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import duckdb
 import pandas as pd
@@ -27,10 +26,10 @@ from common.errors import InvalidInput
 from fusion._suppress import complementary_suppression
 from fusion._write import locked
 from fusion.coverage import coverage
+from fusion.queries import LEVELS, block_data_count, block_rows
 from grid_partition import queries as grids
 from layers import queries as records
 
-LEVELS: tuple[str, ...] = ("micro_grid", "grid", "community", "street", "district")
 #: The parent level of each level.
 PARENT = {"micro_grid": "grid", "grid": "community", "community": "street", "street": "district"}
 #: Counts from 1 to SUPPRESS_BELOW - 1 are hidden in public output.
@@ -187,8 +186,7 @@ def compute_blocks(
         _write_blocks(con, v, union)
     finally:
         con.execute("DROP TABLE IF EXISTS _fx_mb")
-    row = con.execute("SELECT count(*) FROM block_data WHERE grid_version = ?", [v]).fetchone()
-    return int(row[0]) if row else 0
+    return block_data_count(con, v)
 
 
 def _write_blocks(con: duckdb.DuckDBPyConnection, v: int, union: str) -> None:
@@ -258,19 +256,14 @@ def hidden_cells(
     level a caller shows.
     """
     v = _version(con, version)
-    sql = "SELECT level, code, metric, value FROM block_data WHERE grid_version = ?"
-    params: list[Any] = [v]
-    if metric_prefix:
-        sql += " AND starts_with(metric, ?)"
-        params.append(metric_prefix)
     by_metric: dict[str, dict[tuple[str, str], float]] = {}
     small: set[str] = set()
-    for level, code, metric, value in con.execute(sql, params).fetchall():
-        if is_public_metric(str(metric)):
+    for level, code, metric, value in block_rows(con, v, metric_prefix=metric_prefix):
+        if is_public_metric(metric):
             continue
-        by_metric.setdefault(str(metric), {})[(str(level), str(code))] = float(value)
-        if 0 < float(value) < below:
-            small.add(str(metric))
+        by_metric.setdefault(metric, {})[(level, code)] = value
+        if 0 < value < below:
+            small.add(metric)
     if not small:
         return set()
     parent = _tree(con, v)
@@ -326,20 +319,14 @@ def block_values(
     hidden: set[tuple[str, str, str]] = set()
     if suppress and complementary:
         hidden = hidden_cells(con, version=v, metric_prefix=metric_prefix, below=below)
-    sql = "SELECT code, metric, value FROM block_data WHERE level = ? AND grid_version = ?"
-    params: list[Any] = [level, v]
-    if code is not None:
-        sql += " AND code = ?"
-        params.append(code)
-    if metric_prefix:
-        sql += " AND starts_with(metric, ?)"
-        params.append(metric_prefix)
     out: dict[str, dict[str, float | None]] = {}
-    for c, metric, value in con.execute(sql + " ORDER BY code, metric", params).fetchall():
-        shown: float | None = float(value)
-        if suppress and not is_public_metric(str(metric)):
-            shown = None if (level, str(c), str(metric)) in hidden else suppress_value(shown, below)
-        out.setdefault(str(c), {})[str(metric)] = shown
+    for _, c, metric, value in block_rows(
+        con, v, level=level, code=code, metric_prefix=metric_prefix
+    ):
+        shown: float | None = value
+        if suppress and not is_public_metric(metric):
+            shown = None if (level, c, metric) in hidden else suppress_value(shown, below)
+        out.setdefault(c, {})[metric] = shown
     return out
 
 

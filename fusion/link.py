@@ -27,10 +27,10 @@ from common.workers import check_workers
 from fusion._joins import CityJoins
 from fusion._write import locked
 from fusion.engine import SpatialEngine
+from fusion.queries import LAYERS, link_summary
 from grid_partition import queries as grids
 from layers import queries as records
 
-LAYERS: tuple[str, ...] = ("people", "legal_persons", "houses", "events", "sensors")
 METHODS: tuple[str, ...] = ("room_id", "building_id", "address", "coordinates", "coordinates_area")
 DEFAULT_TOLERANCE_M = 50.0
 
@@ -123,31 +123,8 @@ def link(
     report: dict[str, Any] = {"grid_version": version, "layers": {}}
     for layer in chosen:
         processed = _link_layer(con, layer, joins, incremental, progress, tolerance_m, n_workers)
-        report["layers"][layer] = summary(con, layer) | {"processed": processed}
+        report["layers"][layer] = link_summary(con, layer) | {"processed": processed}
     return report
-
-
-def summary(con: duckdb.DuckDBPyConnection, layer: str) -> dict[str, Any]:
-    """Totals of one layer: records, linked, unlinked, by method and by reason."""
-    total = records.record_count(con, layer)
-    by_method = dict(
-        con.execute(
-            "SELECT method, count(*) FROM links WHERE layer = ? GROUP BY ALL ORDER BY 1", [layer]
-        ).fetchall()
-    )
-    reasons = dict(
-        con.execute(
-            "SELECT reason, count(*) FROM unlinked WHERE layer = ? GROUP BY ALL ORDER BY 1",
-            [layer],
-        ).fetchall()
-    )
-    return {
-        "total": total,
-        "linked": int(sum(by_method.values())),
-        "unlinked": int(sum(reasons.values())),
-        "by_method": {k: int(v) for k, v in by_method.items()},
-        "reasons": {k: int(v) for k, v in reasons.items()},
-    }
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:

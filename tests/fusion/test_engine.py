@@ -15,7 +15,7 @@ import shapely
 import fusion
 from common.errors import InvalidInput, MissingDependency
 from fusion.engine import EngineUnsupported, SpatialEngine, get_engine
-from fusion.synthetic import mixed_points, voronoi_grids
+from synthetic.pip import mixed_points, voronoi_grids
 
 REPO = Path(__file__).resolve().parents[2]
 

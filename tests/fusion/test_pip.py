@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from common.errors import InvalidInput, NotFound
 from fusion._duckdb import KEEP_LATTICES, LATTICE_POINTS_PER_POLYGON, DuckDBEngine
 from fusion._lattice import build_lattice
-from fusion.synthetic import mixed_points, voronoi_grids
+from synthetic.pip import mixed_points, voronoi_grids
 
 
 def quad_boxes() -> pd.DataFrame:
