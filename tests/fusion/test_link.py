@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import store
 from common.errors import Conflict, InvalidInput, NotFound
 from fusion.link import link
 from grid_partition.queries import NoActiveGridVersion
@@ -155,11 +156,12 @@ def test_progress_reports_every_layer(store_con: duckdb.DuckDBPyConnection) -> N
 def test_register_changes_relink_affected_records(store_con: duckdb.DuckDBPyConnection) -> None:
     link(store_con)
     # building B is demolished: its residents, house and event relink; nothing else does
-    store_con.execute(
-        "UPDATE buildings SET status = 'retired', updated_at = current_timestamp "
-        "WHERE building_id = ?",
-        [fs.B],
-    )
+    with store.transaction(store_con, changes=("address_registry",), what="demolish B"):
+        store_con.execute(
+            "UPDATE buildings SET status = 'retired', updated_at = current_timestamp "
+            "WHERE building_id = ?",
+            [fs.B],
+        )
     report = link(store_con)
     processed = {k: v["processed"] for k, v in report["layers"].items()}
     # people: pb0..pb5 (linked to B) + the 4 queued ones (the register changed since)
