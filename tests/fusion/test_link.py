@@ -258,3 +258,24 @@ def test_a_full_run_drops_records_gone_from_the_layer(
     got, queue = _links(store_con), _queue(store_con)
     assert "p1" not in got and "p4" not in queue and not {"s1", "s2"} & (got.keys() | queue.keys())
     assert report["layers"]["people"]["total"] == 11 == report["layers"]["people"]["processed"]
+
+
+def test_a_point_on_a_shared_vertex_goes_to_the_smallest_code(
+    store_con: duckdb.DuckDBPyConnection,
+) -> None:
+    """One meaning of point-in-polygon: the polygons *covering* the point, the smallest code.
+
+    (W, W) is the corner micro-grids 01 and 02 share, on the top edge of the unit grid; a
+    vertex is the same point once projected, so it is on the boundary of both in metres too.
+    No building is within 50 m: the record is linked to public space.
+    """
+    fs.add_event(store_con, "ev", (fs.W, fs.W))
+    link(store_con, layers=["events"])
+    method, _, building, micro, grid, unit = _links(store_con)["ev"][:6]
+    assert (method, building, micro, grid, unit) == (
+        "coordinates_area",
+        None,
+        fs.MG1,
+        fs.GRID1,
+        fs.UNIT,
+    )
