@@ -2,7 +2,9 @@
 
 Set-based in DuckDB: each layer's pending records go through its ordered methods (room ID,
 address, coordinates, public-space area), each method a join over the whole pending set; the
-resolver sees each distinct address string once. Linked records land in ``links`` with their
+resolver sees each distinct address string once, and every point-in-polygon and nearest-building
+join goes through the spatial engine, once per distinct point (:mod:`fusion._joins`: covers,
+the smallest code, in the city's metric CRS). Linked records land in ``links`` with their
 method, confidence and micro-grid / grid / unit grid / community / street / district codes of the
 active grid version; the rest land in ``unlinked`` with a reason. See docs/fusion-linking.md.
 
@@ -93,7 +95,7 @@ def link(
     engine
         The spatial engine of every point-in-polygon and nearest-building join
         (:func:`fusion.get_engine`, e.g. ``"dask"`` on a cluster); ``None`` (default): the
-        DuckDB engine in this store. Every engine gives the same links: a point goes to the
+        DuckDB engine of ``con`` (one per connection, reused by later runs). Every engine gives the same links: a point goes to the
         smallest code among the polygons covering it (boundary included), in the city's metric
         coordinates (:mod:`fusion._joins`).
     workers

@@ -110,7 +110,7 @@ def records_sql(layer: str) -> str:
 
 
 def record_count(con: duckdb.DuckDBPyConnection, layer: str) -> int:
-    """The number of records of a layer. Used by :func:`fusion.link.summary`."""
+    """The number of records of a layer. Used by :func:`fusion.queries.link_summary`."""
     _check_layer(layer)
     row = con.execute(f"SELECT count(*) FROM {layer}").fetchone()
     return int(row[0]) if row else 0
