@@ -37,7 +37,8 @@ from fusion.engine import SpatialEngine, get_engine, polygonal_parts
 from grid_partition import queries as grids
 
 #: The default engine of each connection, kept while the connection lives: the polygon layers
-#: it holds (temporary tables of that connection) serve every later run on it.
+#: it holds (temporary tables of that connection) serve every later run on it. The engine holds
+#: a weak proxy of its connection, so that this entry does not keep the connection alive.
 _DEFAULT: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, SpatialEngine] = (
     weakref.WeakKeyDictionary()
 )
@@ -75,7 +76,7 @@ class CityJoins:
         if engine is None:
             engine = _DEFAULT.get(con)
             if engine is None:
-                engine = _DEFAULT[con] = get_engine("duckdb", con=con)
+                engine = _DEFAULT[con] = get_engine("duckdb", con=weakref.proxy(con))
         self.engine = engine
         self._to_metric: pyproj.Transformer | None = None
         self._loaded: dict[str, bool] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -279,3 +281,24 @@ def test_a_point_on_a_shared_vertex_goes_to_the_smallest_code(
         fs.GRID1,
         fs.UNIT,
     )
+
+
+def test_the_default_engine_lives_as_long_as_its_connection(db_path: Path) -> None:
+    """A second run on one connection reuses its engine (and the polygons it holds); a closed
+    and dropped connection leaves nothing behind."""
+    from fusion import _joins
+
+    con = store.connect(db_path)
+    fs.build_register(con)
+    fs.build_layers(con)
+    link(con, layers=["houses"])  # (no address to resolve: the resolver keeps connections)
+    engine = _joins._DEFAULT[con]
+    held = dict(_joins._HELD[engine])
+    assert set(held) == {"unit_grid"}
+    link(con, layers=["houses"], incremental=False)
+    assert _joins._DEFAULT[con] is engine and _joins._HELD[engine] == held
+    alive = weakref.ref(con)
+    con.close()
+    del con, engine
+    gc.collect()
+    assert alive() is None
