@@ -356,20 +356,19 @@ class DuckDBEngine(SpatialEngine):
         return bool(row and row[0])
 
     def _ensure_lattice(self, key: str) -> None:
-        """Build and store the lattice of a held polygon set unless it is stored already."""
+        """Build and store the lattice of a held polygon set unless it is stored already (a
+        temporary table it was held in stays: another engine on the connection may use it)."""
         table, _ = self._sets[key]
         if self._stored(key):
             self._sets[key] = (f"fusion_polys_{key}", self._sets[key][1])
-        else:
-            rows = self.con.execute(
-                f"SELECT polygon_id, ST_AsWKB(geom) FROM {table} ORDER BY rank"
-            ).fetchall()
-            geoms = shapely.from_wkb([bytes(r[1]) for r in rows])
-            self._build_lattice(
-                key, pd.DataFrame({"polygon_id": [r[0] for r in rows], "geometry": geoms})
-            )
-        if table != self._sets[key][0]:
-            self.con.execute(f"DROP TABLE IF EXISTS {table}")
+            return
+        rows = self.con.execute(
+            f"SELECT polygon_id, ST_AsWKB(geom) FROM {table} ORDER BY rank"
+        ).fetchall()
+        geoms = shapely.from_wkb([bytes(r[1]) for r in rows])
+        self._build_lattice(
+            key, pd.DataFrame({"polygon_id": [r[0] for r in rows], "geometry": geoms})
+        )
 
     def _build_lattice(self, key: str, frame: pd.DataFrame) -> None:
         """Build the lattice of polygons in rank order and store it with them."""
