@@ -78,10 +78,10 @@ def _check_layer(layer: str) -> None:
 def link_records_sql(layer: str) -> str:
     """Relation: ``source_id, row_hash, room_id, address, lon, lat`` of a layer's records.
 
-    What a record can be linked by: its room ID (people, houses), its address (a legal person's
-    operating address, else its registered one; blank is NULL only after trimming by the
-    caller) and its WGS84 point; a column a layer does not have is NULL. ``row_hash`` changes
-    whenever the record does. Used by :mod:`fusion.link`.
+    What a record can be linked by: its room ID (people, houses), its address as written (a
+    legal person's operating address, else its registered one) and its WGS84 point; a column a
+    layer does not have is NULL. ``row_hash`` changes whenever the record does. Used by
+    :mod:`fusion.link`.
     """
     _check_layer(layer)
     room, address, lon, lat = _LINK_COLUMNS[layer]
