@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pandas as pd
+
 from common.errors import InvalidInput
 
 #: The tables ``address_registry`` writes; only this package names them in SQL.
@@ -42,18 +44,6 @@ TABLES: Final = frozenset(
 
 
 # --- read by layers (ingest, the demo's data) and the pipeline's summary ----------------------
-
-
-def active_rooms_sql() -> str:
-    """The active rooms, as one SELECT to embed (``FROM ({active_rooms_sql()}) r``).
-
-    Columns: ``room_id, building_id, unit, floor, room, use, area_m2`` (as in ``rooms``).
-    Used by :mod:`layers.demo_data`.
-    """
-    return (
-        "SELECT room_id, building_id, unit, floor, room, use, area_m2 FROM rooms "
-        "WHERE status = 'active'"
-    )
 
 
 def room_ids_sql() -> str:
@@ -254,12 +244,27 @@ def buildings_sql(statuses: Sequence[str] | None = None) -> str:
 
     Columns: ``building_id``, ``status``, ``name``, ``address``, ``use``, ``floors``,
     ``households``, ``community_code``, ``estate_id``, ``lon``, ``lat`` (a point inside the
-    footprint), ``geom`` (the footprint, WGS84). Used by the api's search box, grid pages,
+    footprint), ``geom`` (the footprint, WGS84), ``updated_at`` (the row's last change). Used
+    by :mod:`fusion.link` (a record's building, the unlinked queue's retry), the api's search
+    box, grid pages,
     person-level reads and the ``buildings`` tile layer, and :mod:`layers.demo_data`.
     """
     return (
         "SELECT building_id, status, name, address, use, floors, households, community_code, "
-        f"estate_id, lon, lat, geom FROM buildings WHERE {_status_filter(statuses)}"
+        f"estate_id, lon, lat, geom, updated_at FROM buildings WHERE {_status_filter(statuses)}"
+    )
+
+
+def rooms_sql(statuses: Sequence[str] | None = None) -> str:
+    """Rooms (户室) of the register (those of ``statuses``, every one by default).
+
+    Columns: ``room_id``, ``building_id``, ``unit``, ``floor``, ``room``, ``use``, ``area_m2``,
+    ``status``. Used by :mod:`fusion.link` (records linked by room ID) and
+    :mod:`layers.demo_data`.
+    """
+    return (
+        "SELECT room_id, building_id, unit, floor, room, use, area_m2, status FROM rooms "
+        f"WHERE {_status_filter(statuses)}"
     )
 
 
@@ -359,3 +364,28 @@ def room_exists(con: duckdb.DuckDBPyConnection, room_id: str) -> bool:
     """Whether the register ever issued ``room_id`` (retired ones included). Used by the api's
     person-level reads."""
     return con.execute("SELECT 1 FROM rooms WHERE room_id = ?", [room_id]).fetchone() is not None
+
+
+# -- read by fusion (the nearest building of a point, coverage) -------------------------------
+
+
+def active_building_shapes(
+    con: duckdb.DuckDBPyConnection,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> pd.DataFrame:
+    """``building_id`` and footprint (``wkb``, WGS84) of the active buildings, by id.
+
+    Parameters
+    ----------
+    bbox
+        Only the footprints meeting this WGS84 box ``(minx, miny, maxx, maxy)``.
+
+    Used by :mod:`fusion.link` (the nearest building of a point) and :mod:`fusion.coverage`
+    (public space is a block minus the footprints).
+    """
+    sql = "SELECT building_id, ST_AsWKB(geom) AS wkb FROM buildings WHERE status = 'active'"
+    params: list[float] = []
+    if bbox is not None:
+        sql += " AND ST_Intersects(geom, ST_MakeEnvelope(?, ?, ?, ?))"
+        params = [float(v) for v in bbox]
+    return con.execute(sql + " ORDER BY building_id", params).df()

@@ -1,7 +1,9 @@
 """Reverse geocoding: a point → the building containing it, or the nearest within a tolerance.
 
 One set-based DuckDB query serves both a single lookup (:func:`reverse`) and a batch
-(:func:`reverse_many`, used by fusion to link records by coordinates). Distances are metres,
+(:func:`reverse_many`; fusion links records by coordinates to the same buildings through its
+spatial engine, with the same rule: covering first, else nearest, ties to the smallest ID; its
+test: ``tests/fusion/test_sample_city_engines.py``). Distances are metres,
 measured in a transverse Mercator projection centred on the query points (exact to well under a
 centimetre over a city), never in degrees.
 """

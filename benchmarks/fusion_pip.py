@@ -2,7 +2,7 @@
 
 Run with ``.venv/bin/python -m benchmarks.fusion_pip [--sizes 1000000,10000000] [--no-postgis]``.
 
-Inputs (deterministic, :mod:`fusion.synthetic`): the Voronoi tessellation of 10,000 random seeds
+Inputs (deterministic, :mod:`synthetic.pip`): the Voronoi tessellation of 10,000 random seeds
 in a 40 x 40 km box, edges cut so each grid has ≈ 40 vertices; points 70% uniform and 30% in 200
 Gaussian clusters (σ 300 m), in random order. Engines, one at a time, data already loaded, the
 join written to a table (or a frame for GeoPandas and Dask):
@@ -38,7 +38,7 @@ import pandas as pd
 
 import store
 from fusion._duckdb import DuckDBEngine
-from fusion.synthetic import mixed_points, voronoi_grids
+from synthetic.pip import mixed_points, voronoi_grids
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PORT = 54337
@@ -324,7 +324,7 @@ def main() -> None:
     log(f"grids generated in {time.perf_counter() - t:.1f} s, {verts:.1f} vertices each")
 
     con = store.connect(":memory:")
-    engine = DuckDBEngine(con)
+    engine = DuckDBEngine(con, lattice=True)
     t = time.perf_counter()
     engine.load_polygons("grids", grids)
     build = time.perf_counter() - t
@@ -337,7 +337,7 @@ def main() -> None:
         end="",
     )
     t = time.perf_counter()
-    DuckDBEngine(con).load_polygons("grids", grids)
+    DuckDBEngine(con, lattice=True).load_polygons("grids", grids)
     print(f"{time.perf_counter() - t:.2f} s).\n")
 
     why_no_pg = "--no-postgis" if args.no_postgis else _postgis_missing()

@@ -58,6 +58,7 @@ __all__ = [
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
     "is_lonlat",
+    "local_metric_crs",
     "metric_crs",
     "metric_crs_for_bounds",
     "out_of_china",
@@ -693,6 +694,48 @@ def metric_crs_for_bounds(minx: float, miny: float, maxx: float, maxy: float) ->
             f"({minx!r}, {miny!r}, {maxx!r}, {maxy!r})"
         )
     return metric_crs((x0 + x1) / 2.0, (y0 + y1) / 2.0)
+
+
+def local_metric_crs(lon: float, lat: float) -> pyproj.CRS:
+    """Return a transverse Mercator centred on a WGS84 point: metres with no zone edge nearby.
+
+    The GRS80 ellipsoid (CGCS2000's) with the central meridian and the latitude of origin at
+    the point, no false easting: the scale error is ``d**2 / (2 R**2)`` at a distance ``d`` from
+    the centre, under 1e-7 within 3 km (a district) and 2.5e-5 within 45 km (a Shenzhen),
+    against up to 2.5e-4 at the edge of a 3-degree Gauss-Kruger zone (:func:`metric_crs`).
+    Use it where distances and areas are stored or compared to the centimetre and must not
+    depend on where a zone edge falls: fusion's spatial joins (centred on the city) and the
+    camera coverage areas. The centre is rounded to 1e-6 degree (10 cm), so a centre computed
+    from data names the same CRS run after run.
+
+    Parameters
+    ----------
+    lon, lat
+        The centre, degrees.
+
+    Raises
+    ------
+    InvalidInput
+        When lon is outside -180..180, lat outside -90..90, or either is not finite.
+
+    Examples
+    --------
+    >>> crs = local_metric_crs(121.50, 31.24)
+    >>> crs.is_projected, crs.axis_info[0].unit_name
+    (True, 'metre')
+    >>> t = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    >>> [round(v, 6) for v in t.transform(121.50, 31.24)]
+    [0.0, 0.0]
+    """
+    lon_f, lat_f = _checked_point(lon, lat)
+    return _local_crs(f"{lon_f:.6f}", f"{lat_f:.6f}")
+
+
+@lru_cache(maxsize=64)
+def _local_crs(lon0: str, lat0: str) -> pyproj.CRS:
+    return pyproj.CRS.from_proj4(
+        f"+proj=tmerc +lon_0={lon0} +lat_0={lat0} +ellps=GRS80 +units=m +no_defs"
+    )
 
 
 def _checked_point(lon: float, lat: float) -> tuple[float, float]:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from scipy import ndimage
 
 #: target number of cells per polygon (≈ 28 m cells for 400 m grids).
 CELLS_PER_POLYGON = 200
@@ -60,12 +59,17 @@ class PolygonLattice:
 
 
 def polygon_set_key(ids: NDArray[np.object_] | list[object], geoms: NDArray[np.object_]) -> str:
-    """A short hash naming a polygon set: its ids (in rank order) and WKB geometries."""
+    """A short hash naming a polygon set: its ids (in rank order) and WKB geometries.
+
+    Three updates for the whole set (ids, WKB lengths, WKB bytes), not three per polygon.
+    """
+    wkb = shapely.to_wkb(geoms, hex=False).tolist()
+    if len(wkb) != len(ids):
+        raise ValueError(f"{len(ids)} ids for {len(wkb)} geometries")
     digest = hashlib.sha256()
-    for pid, wkb in zip(ids, shapely.to_wkb(geoms, hex=False), strict=True):
-        digest.update(repr(pid).encode())
-        digest.update(b"\x00")
-        digest.update(wkb)
+    digest.update("\x00".join(repr(pid) for pid in ids).encode())
+    digest.update(np.fromiter((len(w) for w in wkb), np.int64, len(wkb)).tobytes())
+    digest.update(b"".join(wkb))
     return digest.hexdigest()[:16]
 
 
@@ -96,6 +100,8 @@ def build_lattice(
     seg_cells, seg_rank = _ring_cells(geoms, x0, y0, size, nx, ny)
     boundary = np.zeros(nx * ny, dtype=bool)
     boundary[seg_cells] = True
+
+    from scipy import ndimage  # here: only a build needs it (0.1 s to import)
 
     # non-boundary cells: components, one STRtree lookup per component
     labels, n_labels = ndimage.label(~boundary.reshape(ny, nx))
@@ -154,7 +160,10 @@ def _ring_cells(
     geoms: NDArray[np.object_], x0: float, y0: float, size: float, nx: int, ny: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """(cell id, polygon rank) for every cell a polygon ring touches (unique pairs)."""
-    rings, ring_poly = shapely.get_rings(geoms, return_index=True)
+    # rings of every part: shapely.get_rings gives none for a MultiPolygon
+    parts, part_poly = shapely.get_parts(geoms, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    ring_poly = part_poly[ring_part]
     coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
     same = ring_idx[1:] == ring_idx[:-1]
     ax, ay = coords[:-1, 0][same], coords[:-1, 1][same]

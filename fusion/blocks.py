@@ -3,7 +3,10 @@ district.
 
 Every metric is computed once per micro-grid from the ``links`` of the active grid version (and
 the register's grid assignments for households), then summed upward, so the value of any level
-is the sum of its children's values. Metric names (see docs/fusion-linking.md):
+is the sum of its children's values. There is no spatial join here: a record's micro-grid is the
+one its link carries (placed by :mod:`fusion.link` through the spatial engine), and block data
+are grouped sums of links; only the camera coverage metrics are geometry (polygon overlays, see
+:mod:`fusion.coverage`). Metric names (see docs/fusion-linking.md):
 
 ``households``, ``residents.registered``, ``residents.floating``, ``care.<tag>``,
 ``enterprises``, ``enterprises.industry.<industry>``, ``houses.rented``,
@@ -15,15 +18,19 @@ is the sum of its children's values. Metric names (see docs/fusion-linking.md):
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import duckdb
 import pandas as pd
 
 import store
 from common.errors import InvalidInput
+from fusion._suppress import complementary_suppression
+from fusion._write import locked
+from fusion.coverage import coverage
+from fusion.queries import LEVELS, block_data_count, block_rows
+from grid_partition import queries as grids
+from layers import queries as records
 
-LEVELS: tuple[str, ...] = ("micro_grid", "grid", "community", "street", "district")
 #: The parent level of each level.
 PARENT = {"micro_grid": "grid", "grid": "community", "community": "street", "street": "district"}
 #: Counts from 1 to SUPPRESS_BELOW - 1 are hidden in public output.
@@ -44,23 +51,28 @@ def is_public_metric(metric: str) -> bool:
     return metric in REGISTER_METRICS or metric.startswith(AREA_PREFIXES)
 
 
-_MICRO_SQL = """
+def _micro_sql(v: int) -> str:
+    """Every metric of every micro-grid of version ``v``: ``micro_grid_code, metric, value``
+    (parameters ``$v``, ``$now``, ``$today``)."""
+    return f"""
 WITH p AS (SELECT l.micro_grid_code, x.hukou_type, x.care_tags, count(*) AS n
-      FROM people x JOIN links l ON l.layer = 'people' AND l.grid_version = $v
-      AND l.source_id = x.source_id WHERE x.moved_out IS NULL OR x.moved_out > $today
+      FROM ({records.records_sql("people")}) x JOIN links l ON l.layer = 'people'
+      AND l.grid_version = $v AND l.source_id = x.source_id
+      WHERE x.moved_out IS NULL OR x.moved_out > $today
       GROUP BY ALL),
 e AS (SELECT l.micro_grid_code, x.category_kind, x.category_code, x.state, x.sla_deadline
-      FROM events x JOIN links l ON l.layer = 'events' AND l.grid_version = $v
-      AND l.source_id = x.source_id),
-s AS (SELECT l.micro_grid_code, x.sensor_type, x.status FROM sensors x JOIN links l
-      ON l.layer = 'sensors' AND l.grid_version = $v AND l.source_id = x.source_id),
-lp AS (SELECT l.micro_grid_code, x.industry FROM legal_persons x JOIN links l
-       ON l.layer = 'legal_persons' AND l.grid_version = $v AND l.source_id = x.source_id
+      FROM ({records.records_sql("events")}) x JOIN links l ON l.layer = 'events'
+      AND l.grid_version = $v AND l.source_id = x.source_id),
+s AS (SELECT l.micro_grid_code, x.sensor_type, x.status FROM ({records.records_sql("sensors")}) x
+      JOIN links l ON l.layer = 'sensors' AND l.grid_version = $v AND l.source_id = x.source_id),
+lp AS (SELECT l.micro_grid_code, x.industry FROM ({records.records_sql("legal_persons")}) x
+       JOIN links l ON l.layer = 'legal_persons' AND l.grid_version = $v
+       AND l.source_id = x.source_id
        WHERE coalesce(x.status, 'active') = 'active'),
-h AS (SELECT l.micro_grid_code, x.use, x.rental_registered FROM houses x JOIN links l
-      ON l.layer = 'houses' AND l.grid_version = $v AND l.source_id = x.source_id)
+h AS (SELECT l.micro_grid_code, x.use, x.rental_registered FROM ({records.records_sql("houses")}) x
+      JOIN links l ON l.layer = 'houses' AND l.grid_version = $v AND l.source_id = x.source_id)
 SELECT micro_grid_code, 'households' AS metric, sum(households)::DOUBLE AS value
-FROM grid_assignments WHERE version_id = $v GROUP BY ALL
+FROM ({grids.assignments_sql(v)}) GROUP BY ALL
 UNION ALL
 SELECT micro_grid_code, 'residents.' || hukou_type, sum(n) FROM p
 WHERE hukou_type IS NOT NULL GROUP BY ALL
@@ -98,11 +110,7 @@ GROUP BY ALL
 
 
 def _version(con: duckdb.DuckDBPyConnection, version: int | None) -> int:
-    if version is not None:
-        return int(version)
-    from fusion.link import active_version
-
-    return active_version(con)
+    return int(version) if version is not None else grids.active_version(con)
 
 
 def compute_blocks(
@@ -132,8 +140,6 @@ def compute_blocks(
     at = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     extra = ""
     if camera_coverage:
-        from fusion.coverage import coverage
-
         cov = coverage(con, level="micro_grid", version=v)
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _fx_cov "
@@ -158,8 +164,8 @@ def compute_blocks(
         extra = " UNION ALL SELECT micro_grid_code, metric, value FROM _fx_cov"
     micro = f"""
         SELECT m.micro_grid_code, m.grid_code, m.community_code, b.metric, b.value
-        FROM ({_MICRO_SQL}{extra}) b
-        JOIN micro_grids m ON m.version_id = $v AND m.micro_grid_code = b.micro_grid_code
+        FROM ({_micro_sql(v)}{extra}) b
+        JOIN ({grids.micro_grids_sql(v)}) m ON m.micro_grid_code = b.micro_grid_code
     """
     levels = {
         "micro_grid": "micro_grid_code",
@@ -181,8 +187,7 @@ def compute_blocks(
         _write_blocks(con, v, union)
     finally:
         con.execute("DROP TABLE IF EXISTS _fx_mb")
-    row = con.execute("SELECT count(*) FROM block_data WHERE grid_version = ?", [v]).fetchone()
-    return int(row[0]) if row else 0
+    return block_data_count(con, v)
 
 
 def _write_blocks(con: duckdb.DuckDBPyConnection, v: int, union: str) -> None:
@@ -190,18 +195,12 @@ def _write_blocks(con: duckdb.DuckDBPyConnection, v: int, union: str) -> None:
 
     ``block_data`` has no key (migration 0007): each (level, code, metric) is written once
     because ``union`` groups by it, and once per version because the version's rows are deleted
-    in the same transaction, which first updates the row of ``block_locks``: a concurrent
-    computation conflicts ("Conflict on update") instead of writing the rows a second time.
-    Rows go in ordered by level and code, so that the zonemaps of a lookup by block prune.
+    in the same transaction, which first takes the row of ``block_locks``
+    (:func:`fusion._write.locked`): a concurrent computation fails with
+    :class:`~common.errors.Conflict` instead of writing the rows a second time. Rows go in
+    ordered by level and code, so that the zonemaps of a lookup by block prune.
     """
-    import store
-
-    with store.transaction(con, changes=("fusion",), what="block data"):
-        con.execute(
-            "UPDATE block_locks SET grid_version = $v, locked_at = current_timestamp "
-            "WHERE name = 'block_data'",
-            {"v": v},
-        )
+    with locked(con, "block_locks", "block_data", what="block data", grid_version=v):
         con.execute("DELETE FROM block_data WHERE grid_version = $v", {"v": v})
         con.execute(
             f"""INSERT INTO block_data
@@ -231,9 +230,8 @@ def _tree(con: duckdb.DuckDBPyConnection, v: int) -> dict[tuple[str, str], tuple
     """Parent of every block of grid version ``v``: ``(level, code) -> (level, code)``."""
     parent: dict[tuple[str, str], tuple[str, str]] = {}
     rows = con.execute(
-        "SELECT DISTINCT micro_grid_code, grid_code, community_code FROM micro_grids "
-        "WHERE version_id = ?",
-        [v],
+        f"SELECT DISTINCT micro_grid_code, grid_code, community_code "
+        f"FROM ({grids.micro_grids_sql(v)})"
     ).fetchall()
     for micro, grid, community in rows:
         parent[("micro_grid", str(micro))] = ("grid", str(grid))
@@ -258,22 +256,15 @@ def hidden_cells(
     children (rules in :mod:`fusion._suppress`). The answer depends on every level, whatever
     level a caller shows.
     """
-    from fusion._suppress import complementary_suppression
-
     v = _version(con, version)
-    sql = "SELECT level, code, metric, value FROM block_data WHERE grid_version = ?"
-    params: list[Any] = [v]
-    if metric_prefix:
-        sql += " AND starts_with(metric, ?)"
-        params.append(metric_prefix)
     by_metric: dict[str, dict[tuple[str, str], float]] = {}
     small: set[str] = set()
-    for level, code, metric, value in con.execute(sql, params).fetchall():
-        if is_public_metric(str(metric)):
+    for level, code, metric, value in block_rows(con, v, metric_prefix=metric_prefix):
+        if is_public_metric(metric):
             continue
-        by_metric.setdefault(str(metric), {})[(str(level), str(code))] = float(value)
-        if 0 < float(value) < below:
-            small.add(str(metric))
+        by_metric.setdefault(metric, {})[(level, code)] = value
+        if 0 < value < below:
+            small.add(metric)
     if not small:
         return set()
     parent = _tree(con, v)
@@ -349,20 +340,14 @@ def block_values(
     hidden: set[tuple[str, str, str]] = set()
     if suppress and complementary:
         hidden = hidden_cells(con, version=v, metric_prefix=metric_prefix, below=below)
-    sql = "SELECT code, metric, value FROM block_data WHERE level = ? AND grid_version = ?"
-    params: list[Any] = [level, v]
-    if code is not None:
-        sql += " AND code = ?"
-        params.append(code)
-    if metric_prefix:
-        sql += " AND starts_with(metric, ?)"
-        params.append(metric_prefix)
     out: dict[str, dict[str, float | None]] = {}
-    for c, metric, value in con.execute(sql + " ORDER BY code, metric", params).fetchall():
-        shown: float | None = float(value)
-        if suppress and not is_public_metric(str(metric)):
-            shown = None if (level, str(c), str(metric)) in hidden else suppress_value(shown, below)
-        out.setdefault(str(c), {})[str(metric)] = shown
+    for _, c, metric, value in block_rows(
+        con, v, level=level, code=code, metric_prefix=metric_prefix
+    ):
+        shown: float | None = value
+        if suppress and not is_public_metric(metric):
+            shown = None if (level, c, metric) in hidden else suppress_value(shown, below)
+        out.setdefault(c, {})[metric] = shown
     return out
 
 
@@ -391,7 +376,7 @@ def check_sums(con: duckdb.DuckDBPyConnection, *, version: int | None = None) ->
             f"""
             WITH keys AS (SELECT DISTINCT {child_code[child]} AS code,
                                  {parent_of[child]} AS parent
-                          FROM micro_grids m WHERE m.version_id = $v),
+                          FROM ({grids.micro_grids_sql(v)}) m),
             sums AS (SELECT k.parent, d.metric, sum(d.value) AS value
                      FROM block_data d JOIN keys k ON k.code = d.code
                      WHERE d.level = '{child}' AND d.grid_version = $v GROUP BY ALL)

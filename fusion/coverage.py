@@ -4,7 +4,12 @@ A camera sees a circular sector: its range (``camera_range_m``), heading (``came
 0 = north, clockwise) and field of view (``camera_fov_deg``; 360 or more: a full circle). Public
 space of a block is its polygon minus the footprints of active buildings. Coverage is the union
 of the sectors clipped to the public space; occlusion by buildings is not modelled. Areas are in
-square metres, computed in a local transverse Mercator projection.
+square metres, computed in a local transverse Mercator projection
+(:func:`common.coords.local_metric_crs`, centred on the blocks).
+
+The joins here are polygon overlays (sectors and footprints against blocks, through shapely's
+STRtree), not point-in-polygon or nearest-polygon joins, so they do not go through the spatial
+engine of :mod:`fusion.engine`.
 """
 
 from __future__ import annotations
@@ -19,8 +24,12 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from address_registry import queries as registry
+from common.coords import local_metric_crs
 from common.errors import InvalidInput
 from common.workers import check_workers, fork_map
+from grid_partition import queries as grids
+from layers import queries as records
 
 #: Largest angle between two vertices of a sector's arc, degrees.
 ARC_STEP_DEG = 3.0
@@ -28,7 +37,7 @@ ARC_STEP_DEG = 3.0
 #: ``_CHUNK_BLOCKS`` over the worker processes.
 _PARALLEL_MIN_BLOCKS = 2_000
 _CHUNK_BLOCKS = 5_000
-_LEVELS = {"grid": ("grids", "grid_code"), "micro_grid": ("micro_grids", "micro_grid_code")}
+_LEVELS = ("grid", "micro_grid")
 
 
 def sector(x: float, y: float, range_m: float, heading_deg: float, fov_deg: float) -> Any:
@@ -83,23 +92,16 @@ def coverage(
     if level not in _LEVELS:
         raise InvalidInput(f"coverage level must be one of {sorted(_LEVELS)!r}, got {level!r}")
     if version is None:
-        from fusion.link import active_version
-
-        version = active_version(con)
+        version = grids.active_version(con)
     workers = check_workers(workers)
-    table, code_col = _LEVELS[level]
-    blocks = con.execute(
-        f"SELECT {code_col}, ST_AsWKB(geom) FROM {table} "
-        "WHERE version_id = ? AND geom IS NOT NULL ORDER BY 1",
-        [version],
-    ).fetchall()
+    blocks = grids.grid_shapes(con, level, version)
     columns = ["code", "public_m2", "covered_m2", "uncovered_m2", "share", "cameras"]
-    if not blocks:
+    if blocks.empty:
         return pd.DataFrame(columns=columns)
-    codes = [str(r[0]) for r in blocks]
-    geoms = shapely.from_wkb([bytes(r[1]) for r in blocks])
+    codes = [str(c) for c in blocks["code"]]
+    geoms = shapely.from_wkb([bytes(b) for b in blocks["wkb"]])
     lon0, lat0 = shapely.centroid(shapely.union_all(shapely.envelope(geoms))).coords[0]
-    proj = f"+proj=tmerc +lon_0={lon0:.6f} +lat_0={lat0:.6f} +ellps=GRS80 +units=m +no_defs"
+    proj = local_metric_crs(lon0, lat0)
     fwd = Transformer.from_crs("EPSG:4326", proj, always_xy=True)
     inv = Transformer.from_crs(proj, "EPSG:4326", always_xy=True)
 
@@ -108,17 +110,13 @@ def coverage(
 
     blocks_m = _make_valid(to_m(geoms))
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    found = con.execute(
-        "SELECT ST_AsWKB(geom) FROM buildings WHERE status = 'active' AND "
-        "ST_Intersects(geom, ST_MakeEnvelope(?, ?, ?, ?))",
-        [minx, miny, maxx, maxy],
-    ).fetchall()
-    buildings_m = _make_valid(to_m(shapely.from_wkb([bytes(r[0]) for r in found])))
+    found = registry.active_building_shapes(con, (minx, miny, maxx, maxy))
+    buildings_m = _make_valid(to_m(shapely.from_wkb([bytes(b) for b in found["wkb"]])))
     cams = con.execute(
         "SELECT lon, lat, camera_range_m, coalesce(camera_heading_deg, 0), "
-        "coalesce(camera_fov_deg, 360) FROM sensors WHERE sensor_type = 'camera' "
-        "AND lon IS NOT NULL AND lat IS NOT NULL AND camera_range_m > 0 "
-        "AND list_contains(?, status) ORDER BY source_id",
+        f"coalesce(camera_fov_deg, 360) FROM ({records.records_sql('sensors')}) "
+        "WHERE sensor_type = 'camera' AND lon IS NOT NULL AND lat IS NOT NULL "
+        "AND camera_range_m > 0 AND list_contains(?, status) ORDER BY source_id",
         [list(statuses)],
     ).fetchall()
     sectors = []

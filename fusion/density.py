@@ -1,7 +1,10 @@
 """Incident density: counts on H3 cells, a kernel density surface, Getis-Ord Gi* hotspots.
 
 All three take the same selection of events (a time window on ``reported_at`` and an optional
-category), so a map can show one window and category at several resolutions.
+category), so a map can show one window and category at several resolutions. None of them is a
+point-in-polygon join: events are counted on H3 cells (computed from the coordinates by
+``h3``) or binned on a metric raster, so nothing here goes through the spatial engine of
+:mod:`fusion.engine`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from common.errors import InvalidInput
+from layers import queries as records
 
 _M_PER_DEG_LAT = 110_574.0
 
@@ -33,7 +37,10 @@ def event_points(
     ``category`` is ``<kind>-<code>`` (``event-0102``), a bare code (either kind) or a major
     code of two digits (``01``: every minor class of it).
     """
-    sql = "SELECT source_id, lon, lat, reported_at FROM events WHERE lon IS NOT NULL"
+    sql = (
+        f"SELECT source_id, lon, lat, reported_at FROM ({records.records_sql('events')}) "
+        "WHERE lon IS NOT NULL"
+    )
     params: list[Any] = []
     if start is not None:
         sql += " AND reported_at >= ?"

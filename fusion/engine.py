@@ -228,6 +228,35 @@ def validate_points(points: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def polygonal_parts(geoms: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """The polygonal part of each geometry, ``None`` where it has none: what an engine may load.
+
+    Polygons and multipolygons pass as they are; a geometry collection becomes the union of
+    its polygons (a polygon or multipolygon); lines, points, empty geometries and ``None`` give
+    ``None``. Stored grids can carry such parts (a partitioner artefact), and a point-in-polygon
+    join only ever matches the polygonal part: a point on a line covers no area.
+
+    >>> from shapely import GeometryCollection, LineString, box
+    >>> [None if g is None else g.geom_type for g in polygonal_parts(
+    ...     [box(0, 0, 1, 1), LineString([(0, 0), (1, 1)]),
+    ...      GeometryCollection([box(0, 0, 1, 1), LineString([(2, 2), (3, 3)])]), None])]
+    ['Polygon', None, 'Polygon', None]
+    """
+    arr = np.asarray(geoms, dtype=object)
+    out = np.full(len(arr), None, dtype=object)
+    kind = shapely.get_type_id(arr)
+    keep = np.isin(kind, [3, 6]) & ~shapely.is_empty(arr)
+    out[keep] = arr[keep]
+    for i in np.flatnonzero(kind == 7):  # collections: rare, one at a time
+        parts = shapely.get_parts(arr[i])
+        polys = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
+        if len(polys):
+            merged = shapely.union_all(polys)
+            if not merged.is_empty and shapely.get_type_id(merged) in (3, 6):
+                out[i] = merged
+    return out
+
+
 def validate_polygons(polygons: pd.DataFrame) -> pd.DataFrame:
     """Check a polygon frame; return ``polygon_id`` and ``geometry`` sorted by ``polygon_id``.
 

@@ -2,7 +2,9 @@
 
 Set-based in DuckDB: each layer's pending records go through its ordered methods (room ID,
 address, coordinates, public-space area), each method a join over the whole pending set; the
-resolver sees each distinct address string once. Linked records land in ``links`` with their
+resolver sees each distinct address string once, and every point-in-polygon and nearest-building
+join goes through the spatial engine, once per distinct point (:mod:`fusion._joins`: covers,
+the smallest code, in the city's metric CRS). Linked records land in ``links`` with their
 method, confidence and micro-grid / grid / unit grid / community / street / district codes of the
 active grid version; the rest land in ``unlinked`` with a reason. See docs/fusion-linking.md.
 
@@ -13,18 +15,24 @@ records whose grids changed; ``incremental=False`` relinks everything.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 import pandas as pd
 
-from common.errors import Conflict, InvalidInput
+from address_registry import queries as registry
+from address_registry.resolve import BEST_COLUMNS, best_candidates
+from common.errors import InvalidInput
+from common.workers import check_workers
+from fusion._joins import CityJoins
+from fusion._write import locked
+from fusion.engine import SpatialEngine
+from fusion.queries import LAYERS, link_summary
+from grid_partition import queries as grids
+from layers import queries as records
 
-if TYPE_CHECKING:
-    from fusion.engine import SpatialEngine
-
-LAYERS: tuple[str, ...] = ("people", "legal_persons", "houses", "events", "sensors")
 METHODS: tuple[str, ...] = ("room_id", "building_id", "address", "coordinates", "coordinates_area")
 DEFAULT_TOLERANCE_M = 50.0
 
@@ -46,32 +54,7 @@ _PLAN: dict[str, tuple[str, ...]] = {
     "sensors": ("coordinates", "area", "address"),
 }
 
-#: Per layer: SQL expressions for room_id, address, lon, lat.
-_COLUMNS: dict[str, tuple[str, str, str, str]] = {
-    "people": ("room_id", "address", "NULL::DOUBLE", "NULL::DOUBLE"),
-    "houses": ("room_id", "NULL::VARCHAR", "NULL::DOUBLE", "NULL::DOUBLE"),
-    "legal_persons": ("NULL::VARCHAR", "coalesce(op_address, reg_address)", "lon", "lat"),
-    "events": ("NULL::VARCHAR", "address", "lon", "lat"),
-    "sensors": ("NULL::VARCHAR", "address", "lon", "lat"),
-}
-
 Progress = Callable[[str, int, int], None]
-
-
-def active_version(con: duckdb.DuckDBPyConnection) -> int:
-    """The active grid version.
-
-    Raises
-    ------
-    Conflict
-        When no grid version is active (run ``yizhi grid partition`` first).
-    """
-    row = con.execute(
-        "SELECT max(version_id) FROM grid_versions WHERE status = 'active'"
-    ).fetchone()
-    if row is None or row[0] is None:
-        raise Conflict("no active grid version: partition the grids before linking")
-    return int(row[0])
 
 
 def _check_layers(layers: Iterable[str] | None) -> list[str]:
@@ -110,11 +93,11 @@ def link(
     tolerance_m
         A point outside every building takes the nearest building within this distance.
     engine
-        A spatial engine (:func:`fusion.get_engine`, e.g. ``"dask"`` on a cluster) for the
-        point-in-polygon joins of points onto micro-grids and unit grids. ``None`` (default):
-        SQL in this store. Both give the same links, except for a point exactly on a polygon
-        boundary: SQL takes the polygons containing it (``ST_Contains``), the engine those
-        covering it (boundary included); both then take the smallest code.
+        The spatial engine of every point-in-polygon and nearest-building join
+        (:func:`fusion.get_engine`, e.g. ``"dask"`` on a cluster); ``None`` (default): the
+        DuckDB engine of ``con`` (one per connection, reused by later runs). Every engine gives the same links: a point goes to the
+        smallest code among the polygons covering it (boundary included), in the city's metric
+        coordinates (:mod:`fusion._joins`).
     workers
         Processes resolving the distinct addresses (:func:`address_registry.resolve.
         best_candidates`); ``None``: :func:`common.workers.default_workers`. Same links
@@ -125,42 +108,25 @@ def link(
     dict
         ``{"grid_version", "layers": {layer: {"total", "linked", "unlinked", "processed",
         "by_method": {...}, "reasons": {...}}}}``; totals are of the whole store after the run.
-    """
-    from common.workers import check_workers
 
+    Raises
+    ------
+    NoActiveGridVersion
+        (a :class:`~common.errors.NotFound`) when no grid version is active.
+    """
     chosen = _check_layers(layers)
+    if not (tolerance_m >= 0 and math.isfinite(tolerance_m)):
+        raise InvalidInput(
+            f"tolerance must be a non-negative number of metres, got {tolerance_m!r}"
+        )
     n_workers = check_workers(workers)
-    version = active_version(con)
+    version = grids.active_version(con)
+    joins = CityJoins(con, version, engine)  # polygon layers loaded once for every layer
     report: dict[str, Any] = {"grid_version": version, "layers": {}}
     for layer in chosen:
-        processed = _link_layer(
-            con, layer, version, incremental, progress, tolerance_m, engine, n_workers
-        )
-        report["layers"][layer] = summary(con, layer) | {"processed": processed}
+        processed = _link_layer(con, layer, joins, incremental, progress, tolerance_m, n_workers)
+        report["layers"][layer] = link_summary(con, layer) | {"processed": processed}
     return report
-
-
-def summary(con: duckdb.DuckDBPyConnection, layer: str) -> dict[str, Any]:
-    """Totals of one layer: records, linked, unlinked, by method and by reason."""
-    total = _scalar(con, f"SELECT count(*) FROM {layer}")
-    by_method = dict(
-        con.execute(
-            "SELECT method, count(*) FROM links WHERE layer = ? GROUP BY ALL ORDER BY 1", [layer]
-        ).fetchall()
-    )
-    reasons = dict(
-        con.execute(
-            "SELECT reason, count(*) FROM unlinked WHERE layer = ? GROUP BY ALL ORDER BY 1",
-            [layer],
-        ).fetchall()
-    )
-    return {
-        "total": total,
-        "linked": int(sum(by_method.values())),
-        "unlinked": int(sum(reasons.values())),
-        "by_method": {k: int(v) for k, v in by_method.items()},
-        "reasons": {k: int(v) for k, v in reasons.items()},
-    }
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
@@ -171,50 +137,52 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None =
 def _link_layer(
     con: duckdb.DuckDBPyConnection,
     layer: str,
-    version: int,
+    joins: CityJoins,
     incremental: bool,
     progress: Progress | None,
     tolerance_m: float,
-    engine: SpatialEngine | None = None,
     workers: int = 1,
 ) -> int:
-    room, address, lon, lat = _COLUMNS[layer]
+    version = joins.version
+    source = records.link_records_sql(layer)
     pending_filter = ""
     if incremental:
         # Records gone from the layer leave the links and the queue (a full run replaces all).
         for table in ("links", "unlinked"):
             con.execute(
                 f"DELETE FROM {table} t WHERE t.layer = ? "
-                f"AND NOT EXISTS (SELECT 1 FROM {layer} x WHERE x.source_id = t.source_id)",
+                f"AND NOT EXISTS (SELECT 1 FROM ({source}) x WHERE x.source_id = t.source_id)",
                 [layer],
             )
         # current: same row_hash and grid version; a link's building still active; a queue
         # entry younger than the register's last building change (else it is retried)
+        buildings = registry.buildings_sql()
         pending_filter = f"""
         WHERE NOT EXISTS (SELECT 1 FROM links l WHERE l.layer = '{layer}'
                           AND l.source_id = x.source_id AND l.row_hash = x.row_hash
                           AND l.grid_version = {version}
                           AND (l.building_id IS NULL OR EXISTS (
-                               SELECT 1 FROM buildings b WHERE b.building_id = l.building_id
+                               SELECT 1 FROM ({buildings}) b WHERE b.building_id = l.building_id
                                AND b.status = 'active')))
           AND NOT EXISTS (SELECT 1 FROM unlinked u WHERE u.layer = '{layer}'
                           AND u.source_id = x.source_id AND u.row_hash = x.row_hash
                           AND u.grid_version = {version}
                           AND u.queued_at >= (SELECT coalesce(max(updated_at),
                                                               TIMESTAMPTZ '1970-01-01 00:00:00+00')
-                                              FROM buildings))"""
+                                              FROM ({buildings})))"""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fx_todo AS
-        SELECT x.source_id, x.row_hash, {room} AS room_id,
-               nullif(trim({address}), '') AS address, {lon} AS lon, {lat} AS lat
-        FROM {layer} x {pending_filter}
+        SELECT x.source_id, x.row_hash, x.room_id, nullif(trim(x.address), '') AS address,
+               x.lon, x.lat
+        FROM ({source}) x {pending_filter}
     """)
     total = _scalar(con, "SELECT count(*) FROM _fx_todo")
     if progress is not None:
         progress(layer, 0, total)
     if total == 0:
         if not incremental:  # an empty layer: a full run leaves it no links
-            _locked(con, layer, lambda: _delete(con, layer, everything=True))
+            with locked(con, "link_locks", layer, what=f"the links of {layer!r}"):
+                _delete(con, layer, everything=True)
         return 0
     con.execute(f"CREATE OR REPLACE TEMP TABLE _fx_hit AS {_NEW_HITS}")
     con.execute("""
@@ -229,9 +197,9 @@ def _link_layer(
         elif step == "address":
             _by_address(con, rest, workers)
         elif step == "coordinates":
-            _by_coordinates(con, rest, tolerance_m)
+            _by_coordinates(con, rest, joins, tolerance_m)
         else:
-            _by_area(con, rest, version)
+            _by_area(con, rest, joins)
         con.execute("INSERT INTO _fx_hit SELECT * FROM _fx_new")
         if i < len(steps) - 1:
             # the next method sees only what is left (one anti-join per method, not per query)
@@ -248,7 +216,7 @@ def _link_layer(
             progress(layer, total - left, total)
     if rest != "_fx_todo":
         con.execute(f"DROP TABLE {rest}")
-    _to_grids(con, version, engine)
+    _to_grids(con, joins)
     _write(con, layer, version, everything=not incremental)
     if progress is not None:
         progress(layer, total, total)
@@ -273,6 +241,7 @@ def _fail(con: duckdb.DuckDBPyConnection, select: str) -> None:
 def _by_room(con: duckdb.DuckDBPyConnection, rest: str) -> None:
     """A room of the register (active building), else the building its first 25 characters
     name (an update of the records that found no room)."""
+    buildings = registry.buildings_sql()
     # equi-joins only (a condition on the first join's result inside the second's ON clause
     # made DuckDB compare the pairs one by one: minutes at Shenzhen scale)
     con.execute(f"""
@@ -280,13 +249,13 @@ def _by_room(con: duckdb.DuckDBPyConnection, rest: str) -> None:
         SELECT t.source_id, t.row_hash, t.room_id, r.room_id AS found_room, r.building_id,
                NULL::VARCHAR AS fallback
         FROM {rest} t
-        LEFT JOIN (SELECT r.room_id, r.building_id FROM rooms r
-                   JOIN buildings b ON b.building_id = r.building_id AND b.status = 'active') r
+        LEFT JOIN (SELECT r.room_id, r.building_id FROM ({registry.rooms_sql()}) r
+                   JOIN ({buildings}) b ON b.building_id = r.building_id AND b.status = 'active') r
           ON r.room_id = t.room_id
     """)
-    con.execute("""
+    con.execute(f"""
         UPDATE _fx_rm SET fallback = b.building_id
-        FROM (SELECT building_id FROM buildings WHERE status = 'active') b
+        FROM (SELECT building_id FROM ({buildings}) WHERE status = 'active') b
         WHERE _fx_rm.found_room IS NULL AND length(_fx_rm.room_id) = 34
           AND b.building_id = left(_fx_rm.room_id, 25)
     """)
@@ -312,8 +281,6 @@ def _by_room(con: duckdb.DuckDBPyConnection, rest: str) -> None:
 
 
 def _by_address(con: duckdb.DuckDBPyConnection, rest: str, workers: int) -> None:
-    from address_registry.resolve import BEST_COLUMNS, best_candidates
-
     texts = sorted(
         r[0]
         for r in con.execute(
@@ -342,123 +309,105 @@ def _by_address(con: duckdb.DuckDBPyConnection, rest: str, workers: int) -> None
     )
 
 
-def _by_coordinates(con: duckdb.DuckDBPyConnection, rest: str, tolerance_m: float) -> None:
-    from address_registry.reverse import reverse_many
-
-    points = con.execute(
-        f"SELECT source_id, lon, lat FROM {rest} "
-        "WHERE lon IS NOT NULL AND lat IS NOT NULL AND isfinite(lon) AND isfinite(lat) "
-        "AND abs(lon) <= 180 AND abs(lat) <= 90 ORDER BY source_id"
+def _points(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
+    """The distinct ``lon, lat`` of a query (a point is joined once, whatever shares it)."""
+    return con.execute(
+        f"SELECT DISTINCT lon, lat FROM ({sql}) WHERE lon IS NOT NULL AND lat IS NOT NULL "
+        "ORDER BY lon, lat"
     ).df()
+
+
+def _by_coordinates(
+    con: duckdb.DuckDBPyConnection, rest: str, joins: CityJoins, tolerance_m: float
+) -> None:
+    """The active building covering the point, else the nearest within ``tolerance_m``.
+
+    One engine join (:meth:`CityJoins.nearest`) per distinct point, in metres: the building
+    covering the point (ties: the smallest ID) is linked ``inside``; else the nearest, ties to
+    the smallest ID, ``nearest <d> m`` with a confidence falling from 0.85 at 0 m to 0.6 at the
+    tolerance. The same building as :func:`address_registry.reverse.reverse_many` gives.
+    """
+    points = _points(con, f"SELECT lon, lat FROM {rest}")
     if points.empty:
         return
-    found = reverse_many(
-        con, points["lon"].to_numpy(), points["lat"].to_numpy(), tolerance_m=tolerance_m
-    )
-    frame = pd.DataFrame(
-        {
-            "source_id": points["source_id"].to_numpy(),
-            "building_id": found["building_id"].to_numpy(),
-            "inside": found["inside"].to_numpy(),
-            "distance_m": found["distance_m"].astype("float64").to_numpy(),
-            "lon": points["lon"].to_numpy(),
-            "lat": points["lat"].to_numpy(),
-        }
-    )
+    lon, lat = points["lon"].to_numpy(), points["lat"].to_numpy()
+    found = joins.nearest("building", lon, lat, tolerance_m)
+    hits = points.iloc[found["i"].to_numpy()].reset_index(drop=True)
+    hits["building_id"] = pd.array(found["code"].to_numpy(), dtype="string")
+    hits["distance_m"] = found["distance_m"].to_numpy()
+    _temp_from_frame(con, "_fx_rev", hits)
     near0, inside = CONFIDENCE["coordinates_near"], CONFIDENCE["coordinates_inside"]
-    _temp_from_frame(con, "_fx_rev", frame)
     con.execute(f"""
         INSERT INTO _fx_new
-        SELECT v.source_id, t.row_hash, NULL, v.building_id, 'coordinates',
-               CASE WHEN v.inside THEN {inside}
+        SELECT t.source_id, t.row_hash, NULL, v.building_id, 'coordinates',
+               CASE WHEN v.distance_m = 0 THEN {inside}
                     ELSE round({near0} - 0.25 * least(v.distance_m / {max(tolerance_m, 1e-9)}, 1),
                                3)
                END,
-               v.lon, v.lat,
-               CASE WHEN v.inside THEN 'inside' ELSE 'nearest ' || round(v.distance_m, 1) || ' m'
-               END
-        FROM _fx_rev v JOIN {rest} t USING (source_id) WHERE v.building_id IS NOT NULL
+               t.lon, t.lat,
+               CASE WHEN v.distance_m = 0 THEN 'inside'
+                    ELSE 'nearest ' || round(v.distance_m, 1) || ' m' END
+        FROM {rest} t JOIN _fx_rev v ON v.lon = t.lon AND v.lat = t.lat
     """)
     _fail(
         con,
-        f"""SELECT source_id, 'no_building_near' AS reason,
+        f"""SELECT t.source_id, 'no_building_near' AS reason,
                    'no building within {tolerance_m:g} m' AS detail
-            FROM _fx_rev WHERE building_id IS NULL""",
+            FROM {rest} t
+            WHERE isfinite(t.lon) AND isfinite(t.lat) AND abs(t.lon) <= 180 AND abs(t.lat) <= 90
+              AND NOT EXISTS (SELECT 1 FROM _fx_new h WHERE h.source_id = t.source_id)""",
     )
 
 
-def _by_area(con: duckdb.DuckDBPyConnection, rest: str, version: int) -> None:
-    """Points in public space: linked to the micro-grid containing them, no building."""
+def _covering(
+    con: duckdb.DuckDBPyConnection, joins: CityJoins, layer: str, points_sql: str, name: str
+) -> None:
+    """Temp table ``name`` (``lon, lat, code``): the smallest ``layer`` code covering each
+    distinct point of ``points_sql`` (columns ``lon, lat``); points covered by none are left
+    out."""
+    points = _points(con, points_sql)
+    found = joins.covering(layer, points["lon"].to_numpy(), points["lat"].to_numpy())
+    hits = points.iloc[found["i"].to_numpy()].reset_index(drop=True)
+    hits["code"] = pd.array(found["code"].to_numpy(), dtype="string")
+    _temp_from_frame(con, name, hits)
+
+
+def _by_area(con: duckdb.DuckDBPyConnection, rest: str, joins: CityJoins) -> None:
+    """Points in public space: linked to the micro-grid covering them, no building."""
+    _covering(con, joins, "micro_grid", f"SELECT lon, lat FROM {rest}", "_fx_area")
     con.execute(f"""
         INSERT INTO _fx_new
         SELECT t.source_id, t.row_hash, NULL, NULL, 'coordinates_area',
                {CONFIDENCE["coordinates_area"]}, t.lon, t.lat, 'public space'
-        FROM {rest} t
-        WHERE t.lon IS NOT NULL AND t.lat IS NOT NULL
-          AND EXISTS (SELECT 1 FROM micro_grids m WHERE m.version_id = {version}
-                      AND ST_Contains(m.geom, ST_Point(t.lon, t.lat)))
+        FROM {rest} t JOIN _fx_area a ON a.lon = t.lon AND a.lat = t.lat
     """)
     _fail(
         con,
         f"""SELECT t.source_id, 'outside_grids' AS reason,
                    'point (' || t.lon || ', ' || t.lat
-                   || ') is in no micro-grid of version {version}' AS detail
+                   || ') is in no micro-grid of version {joins.version}' AS detail
             FROM {rest} t
             WHERE t.lon IS NOT NULL AND t.lat IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM _fx_new h WHERE h.source_id = t.source_id)""",
     )
 
 
-def _engine_pip(
-    con: duckdb.DuckDBPyConnection, engine: SpatialEngine, points_sql: str, polygons_sql: str
-) -> pd.DataFrame:
-    """``place_id, code``: the smallest polygon code covering each point, by the engine."""
-    import shapely
-
-    pts = con.execute(points_sql).df()
-    if pts.empty:
-        return pd.DataFrame({"place_id": pd.Series([], dtype="int64"), "code": []})
-    polys = con.execute(polygons_sql).df()
-    if polys.empty:
-        return pd.DataFrame({"place_id": pd.Series([], dtype="int64"), "code": []})
-    geoms = shapely.from_wkb([bytes(b) for b in polys["wkb"]])
-    found = engine.points_in_polygons(
-        pts.rename(columns={"place_id": "point_id"}),
-        pd.DataFrame({"polygon_id": polys["code"].to_numpy(), "geometry": geoms}),
-    )
-    return pd.DataFrame(
-        {"place_id": found["point_id"].to_numpy(), "code": found["polygon_id"].to_numpy()}
-    )
-
-
-def _pip_sql(table: str, code: str, version: int, where: str) -> str:
-    """``place_id, code``: the smallest ``code`` of ``table`` containing each place's point."""
-    return f"""
-        SELECT p.place_id, x.code FROM _fx_place p JOIN (
-            SELECT x.plon, x.plat, min(g.{code}) AS code
-            FROM (SELECT DISTINCT plon, plat FROM _fx_place
-                  WHERE plon IS NOT NULL AND plat IS NOT NULL AND {where}) x
-            JOIN {table} g ON g.version_id = {version} AND ST_Contains(g.geom, ST_Point(x.plon, x.plat))
-            GROUP BY x.plon, x.plat) x ON x.plon = p.plon AND x.plat = p.plat
-        WHERE {where}"""
-
-
-def _to_grids(
-    con: duckdb.DuckDBPyConnection, version: int, engine: SpatialEngine | None = None
-) -> None:
+def _to_grids(con: duckdb.DuckDBPyConnection, joins: CityJoins) -> None:
     """Micro-grid, grid, unit grid and admin codes of every hit; misses go to the failures.
 
     The work is done once per *place* — a distinct (building, written unit, point): the rooms of
     one building and the records of one room share theirs — and the records join their place.
     A building's micro-grid is its assignment (a building split by unit: the room's unit, else
     the largest part); a point without one (public space, a building not assigned) and every
-    unit grid come from the polygons containing the point (point in polygon once per point).
+    unit grid come from the polygons covering the point (:meth:`CityJoins.covering`, once per
+    distinct point).
     """
+    version = joins.version
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fx_pt AS
         SELECT h.*, coalesce(h.lon, b.lon) AS plon, coalesce(h.lat, b.lat) AS plat,
                substr(h.room_id, 26, 2) AS unit
-        FROM _fx_hit h LEFT JOIN buildings b ON b.building_id = h.building_id;
+        FROM _fx_hit h LEFT JOIN ({registry.buildings_sql()}) b ON b.building_id = h.building_id;
 
         CREATE OR REPLACE TEMP TABLE _fx_place AS
         SELECT row_number() OVER () AS place_id, *
@@ -470,7 +419,7 @@ def _to_grids(
                count(*) OVER (PARTITION BY k.building_id, k.unit) AS parts,
                (a.unit = k.unit) AS unit_match
         FROM (SELECT DISTINCT building_id, unit FROM _fx_place WHERE building_id IS NOT NULL) k
-        JOIN grid_assignments a ON a.version_id = {version} AND a.building_id = k.building_id
+        JOIN ({grids.assignments_sql(version)}) a ON a.building_id = k.building_id
         QUALIFY row_number() OVER (
             PARTITION BY k.building_id, k.unit
             ORDER BY (a.unit = k.unit) DESC NULLS LAST, a.households DESC,
@@ -480,46 +429,29 @@ def _to_grids(
         FROM _fx_place p JOIN _fx_bu b
           ON b.building_id = p.building_id AND b.unit IS NOT DISTINCT FROM p.unit;
     """)
-    unassigned = "place_id NOT IN (SELECT place_id FROM _fx_mg)"
-    if engine is None:
-        con.execute(f"""
-            INSERT INTO _fx_mg SELECT place_id, code, 1, NULL
-            FROM ({_pip_sql("micro_grids", "micro_grid_code", version, unassigned)});
-            CREATE OR REPLACE TEMP TABLE _fx_ug AS
-            {_pip_sql("unit_grids", "unit_grid_code", version, "true")};
-        """)
-    else:
-        # the heavy point-in-polygon joins go to the engine (e.g. Dask on a cluster)
-        points = (
-            "SELECT place_id, plon AS x, plat AS y FROM _fx_place "
-            "WHERE plon IS NOT NULL AND plat IS NOT NULL"
-        )
-        mg = _engine_pip(
-            con,
-            engine,
-            f"{points} AND {unassigned}",
-            "SELECT micro_grid_code AS code, ST_AsWKB(geom) AS wkb FROM micro_grids "
-            f"WHERE version_id = {version} AND geom IS NOT NULL",
-        )
-        _temp_from_frame(con, "_fx_engine_mg", mg)
-        ug = _engine_pip(
-            con,
-            engine,
-            points,
-            "SELECT unit_grid_code AS code, ST_AsWKB(geom) AS wkb FROM unit_grids "
-            f"WHERE version_id = {version} AND geom IS NOT NULL",
-        )
-        _temp_from_frame(con, "_fx_ug", ug)
-        con.execute("INSERT INTO _fx_mg SELECT place_id, code, 1, NULL FROM _fx_engine_mg")
+    # the point joins, once per distinct point: micro-grids of the places without an
+    # assignment, unit grids of every place
+    unassigned = (
+        "SELECT plon AS lon, plat AS lat FROM _fx_place "
+        "WHERE place_id NOT IN (SELECT place_id FROM _fx_mg)"
+    )
+    _covering(con, joins, "micro_grid", unassigned, "_fx_pip_mg")
+    every = "SELECT plon AS lon, plat AS lat FROM _fx_place"
+    _covering(con, joins, "unit_grid", every, "_fx_pip_ug")
     con.execute(f"""
+        INSERT INTO _fx_mg
+        SELECT p.place_id, x.code, 1, NULL FROM _fx_place p
+        JOIN _fx_pip_mg x ON x.lon = p.plon AND x.lat = p.plat
+        WHERE p.place_id NOT IN (SELECT place_id FROM _fx_mg);
+
         CREATE OR REPLACE TEMP TABLE _fx_placed AS
         SELECT p.building_id, p.unit, p.plon, p.plat, g.micro_grid_code, m.grid_code,
                u.code AS unit_grid_code, m.community_code, g.parts,
                g.parts > 1 AND NOT coalesce(g.unit_match, false) AS split
         FROM _fx_place p
         JOIN _fx_mg g USING (place_id)
-        JOIN micro_grids m ON m.version_id = {version} AND m.micro_grid_code = g.micro_grid_code
-        LEFT JOIN _fx_ug u USING (place_id);
+        JOIN ({grids.micro_grids_sql(version)}) m ON m.micro_grid_code = g.micro_grid_code
+        LEFT JOIN _fx_pip_ug u ON u.lon = p.plon AND u.lat = p.plat;
 
         CREATE OR REPLACE TEMP TABLE _fx_linked AS
         SELECT p.source_id, p.row_hash, p.room_id, p.building_id, p.method,
@@ -546,6 +478,27 @@ def _to_grids(
     )
 
 
+#: The temporary tables of a layer's run, dropped once it is written.
+_TEMP = (
+    "_fx_todo",
+    "_fx_hit",
+    "_fx_fail",
+    "_fx_f",
+    "_fx_new",
+    "_fx_resolved",
+    "_fx_rev",
+    "_fx_area",
+    "_fx_pt",
+    "_fx_place",
+    "_fx_bu",
+    "_fx_mg",
+    "_fx_pip_mg",
+    "_fx_pip_ug",
+    "_fx_placed",
+    "_fx_linked",
+)
+
+
 def _write(
     con: duckdb.DuckDBPyConnection, layer: str, version: int, *, everything: bool = False
 ) -> None:
@@ -555,77 +508,41 @@ def _write(
     ``links`` and ``unlinked`` have no PRIMARY KEY (migration 0006: its index was maintained on
     one thread while 16M people links were written): each pending record is deleted from both
     and inserted once, in one of them. The transaction first takes the layer's row of
-    ``link_locks``, so a second run writing the same layer at the same time fails (DuckDB:
-    conflict on update) instead of writing its records twice.
+    ``link_locks`` (:func:`fusion._write.locked`), so a second run writing the same layer at the
+    same time fails instead of writing its records twice.
 
     Raises
     ------
     Conflict
         Another run is writing this layer's links (or wrote them after this one began).
     """
-    _locked(con, layer, lambda: _write_layer(con, layer, version, everything))
-    for name in (
-        "_fx_todo",
-        "_fx_hit",
-        "_fx_fail",
-        "_fx_f",
-        "_fx_pt",
-        "_fx_mg",
-        "_fx_bu",
-        "_fx_ug",
-        "_fx_place",
-        "_fx_placed",
-        "_fx_engine_mg",
-        "_fx_linked",
-        "_fx_resolved",
-        "_fx_rev",
-        "_fx_new",
-    ):
+    with locked(con, "link_locks", layer, what=f"the links of {layer!r}"):
+        _delete(con, layer, everything)
+        con.execute(
+            f"""INSERT INTO links
+            SELECT '{layer}', l.source_id, l.room_id, l.building_id, l.method, l.confidence,
+                   l.micro_grid_code, l.grid_code, l.unit_grid_code, l.community_code,
+                   l.street_code, l.district_code, {version}, l.detail, l.row_hash,
+                   current_timestamp
+            FROM _fx_linked l"""
+        )
+        con.execute(
+            f"""INSERT INTO unlinked
+            SELECT '{layer}', t.source_id, coalesce(f.reason, 'no_location'),
+                   CASE WHEN f.reason IS NULL THEN 'no room ID, address or point'
+                        ELSE f.detail END,
+                   t.row_hash, {version}, current_timestamp
+            FROM _fx_todo t LEFT JOIN _fx_fail f USING (source_id)
+            WHERE t.source_id NOT IN (SELECT source_id FROM _fx_linked)"""
+        )
+    for name in _TEMP:
         con.execute(f"DROP TABLE IF EXISTS {name}")
-
-
-def _locked(con: duckdb.DuckDBPyConnection, layer: str, write: Callable[[], None]) -> None:
-    """Run ``write`` in one transaction that first takes the layer's row of ``link_locks``.
-
-    Raises
-    ------
-    Conflict
-        Another run is writing this layer's links (or wrote them after this one began).
-    """
-    import store
-
-    with store.transaction(con, changes=("fusion",), what=f"the links of {layer!r}"):
-        con.execute("UPDATE link_locks SET locked_at = current_timestamp WHERE layer = ?", [layer])
-        write()
 
 
 def _delete(con: duckdb.DuckDBPyConnection, layer: str, everything: bool) -> None:
     pending = "" if everything else "AND source_id IN (SELECT source_id FROM _fx_todo)"
     for table in ("links", "unlinked"):
         con.execute(f"DELETE FROM {table} WHERE layer = ? {pending}", [layer])
-
-
-def _write_layer(
-    con: duckdb.DuckDBPyConnection, layer: str, version: int, everything: bool
-) -> None:
-    _delete(con, layer, everything)
-    con.execute(
-        f"""INSERT INTO links
-        SELECT '{layer}', l.source_id, l.room_id, l.building_id, l.method, l.confidence,
-               l.micro_grid_code, l.grid_code, l.unit_grid_code, l.community_code,
-               l.street_code, l.district_code, {version}, l.detail, l.row_hash,
-               current_timestamp
-        FROM _fx_linked l"""
-    )
-    con.execute(
-        f"""INSERT INTO unlinked
-        SELECT '{layer}', t.source_id, coalesce(f.reason, 'no_location'),
-               CASE WHEN f.reason IS NULL THEN 'no room ID, address or point' ELSE f.detail
-               END,
-               t.row_hash, {version}, current_timestamp
-        FROM _fx_todo t LEFT JOIN _fx_fail f USING (source_id)
-        WHERE t.source_id NOT IN (SELECT source_id FROM _fx_linked)"""
-    )
 
 
 def _temp_from_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:

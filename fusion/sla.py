@@ -13,6 +13,8 @@ from typing import Any
 
 import duckdb
 
+from layers import queries as records
+
 #: The states of the loop, in order.
 STATES: tuple[str, ...] = ("reported", "registered", "dispatched", "handled", "verified", "closed")
 
@@ -39,12 +41,12 @@ def overdue(
         ``department`` None for events not yet dispatched to one.
     """
     rows = con.execute(
-        """
+        f"""
         SELECT l.grid_code, e.department, count(*) AS open,
                count(*) FILTER (WHERE e.sla_deadline < $now) AS overdue,
                max(date_diff('minute', e.sla_deadline, $now::TIMESTAMP))
                    FILTER (WHERE e.sla_deadline < $now) / 60.0 AS max_overdue_hours
-        FROM events e
+        FROM ({records.records_sql("events")}) e
         LEFT JOIN links l ON l.layer = 'events' AND l.source_id = e.source_id
         WHERE e.state <> 'closed'
         GROUP BY ALL
@@ -94,7 +96,7 @@ def state_durations(
             SELECT t.to_state AS state, t.occurred_at AS entered,
                    lead(t.occurred_at) OVER (
                        PARTITION BY t.event_id ORDER BY t.occurred_at, t.transition_id) AS left_at
-            FROM event_transitions t {where}
+            FROM ({records.event_transitions_sql()}) t {where}
         )
         SELECT state, count(*),
                avg(date_diff('second', entered, left_at)) / 3600.0,

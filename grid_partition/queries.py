@@ -26,12 +26,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
+import pandas as pd
 
-from common.errors import NotFound
 from grid_partition.caps import Caps
 
 if TYPE_CHECKING:
     import pandas as pd
+from common.errors import InvalidInput, NotFound
 
 #: The tables ``grid_partition`` writes; only this package names them in SQL.
 TABLES: Final = frozenset(
@@ -328,3 +329,52 @@ def assignments_frame(
     Used by grid_partition (repartition, edits, GeoPackage import).
     """
     return _frame(con, "grid_assignments", version, False, communities)
+
+
+# -- read by fusion (links, block data, coverage) ------------------------------------------------
+
+#: Level -> (table, code column) of the grid layers with a geometry.
+_SHAPES: Final = {
+    "grid": ("grids", "grid_code"),
+    "micro_grid": ("micro_grids", "micro_grid_code"),
+    "unit_grid": ("unit_grids", "unit_grid_code"),
+}
+
+
+def grid_shapes(con: duckdb.DuckDBPyConnection, level: str, version: int) -> pd.DataFrame:
+    """The ``code`` and WKB geometry (``wkb``, WGS84) of every block of a level, by code.
+
+    Parameters
+    ----------
+    level
+        ``grid``, ``micro_grid`` or ``unit_grid``.
+    version
+        The grid version; blocks without a geometry are left out.
+
+    Used by :mod:`fusion` (the polygons of the point-in-polygon joins, coverage).
+    """
+    if level not in _SHAPES:
+        raise InvalidInput(f"unknown grid level {level!r}; expected one of {sorted(_SHAPES)}")
+    table, code = _SHAPES[level]
+    return con.execute(
+        f"SELECT {code} AS code, ST_AsWKB(geom) AS wkb FROM {table} "
+        "WHERE version_id = ? AND geom IS NOT NULL ORDER BY code",
+        [int(version)],
+    ).df()
+
+
+def version_bounds(
+    con: duckdb.DuckDBPyConnection, version: int
+) -> tuple[float, float, float, float] | None:
+    """WGS84 bounds ``(minx, miny, maxx, maxy)`` of a version's micro-grids; None when empty.
+
+    Used by :mod:`fusion.link` to centre the city's metric CRS.
+    """
+    row = con.execute(
+        "SELECT min(ST_XMin(geom)), min(ST_YMin(geom)), max(ST_XMax(geom)), max(ST_YMax(geom)) "
+        "FROM micro_grids WHERE version_id = ? AND geom IS NOT NULL",
+        [int(version)],
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return float(row[0]), float(row[1]), float(row[2]), float(row[3])

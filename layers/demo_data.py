@@ -171,7 +171,7 @@ def sample_layers(
     """
     rooms = con.execute(
         "SELECT r.room_id, b.building_id, coalesce(b.address, b.name, '') AS address, "
-        f"b.lon, b.lat, b.community_code, r.use FROM ({registry.active_rooms_sql()}) r "
+        f"b.lon, b.lat, b.community_code, r.use FROM ({registry.rooms_sql(('active',))}) r "
         f"JOIN ({registry.buildings_sql(('active',))}) b USING (building_id) ORDER BY r.room_id"
     ).fetchall()
     homes = [r for r in rooms if (r[6] or "household") == "household"]

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import duckdb
 
+from common.errors import InvalidInput
 from layers.schemas import KINDS
 
 #: The tables ``layers`` writes; only this package names them in SQL.
@@ -60,13 +61,132 @@ def counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return dict(zip((*KINDS, "quarantined"), values, strict=True))
 
 
-# -- reads of the api (person-level data, tile layers) -----------------------------------------
+# -- the records of a layer (fusion: links, block data, SLA, density, coverage; api: pages, tiles)
 #
 # Relation functions (``*_sql``) return one SELECT with the columns their docstring lists; a
-# consumer embeds it (``FROM ({people_sql()}) p``). ``point`` is a record's location: its
-# geometry, or else the point of its ``lon``/``lat`` (NULL when it has neither).
+# consumer embeds it (``FROM ({records_sql("events")}) e``).
 
 _POINT = "COALESCE(geom, ST_Point(lon, lat)) AS point"
+
+#: Per layer: the SQL expressions of what linking reads (room ID, address, lon, lat).
+_LINK_COLUMNS: Final = {
+    "people": ("room_id", "address", "NULL::DOUBLE", "NULL::DOUBLE"),
+    "houses": ("room_id", "NULL::VARCHAR", "NULL::DOUBLE", "NULL::DOUBLE"),
+    "legal_persons": ("NULL::VARCHAR", "coalesce(op_address, reg_address)", "lon", "lat"),
+    "events": ("NULL::VARCHAR", "address", "lon", "lat"),
+    "sensors": ("NULL::VARCHAR", "address", "lon", "lat"),
+}
+
+#: Per layer: the columns of :func:`records_sql`. No keyed hash (``id_hmac``) and no person's
+#: own fields: a person's masked data is read through :func:`people_sql` only.
+RECORD_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "people": ("source_id", "hukou_type", "care_tags", "moved_in", "moved_out"),
+    "legal_persons": (
+        "source_id",
+        "uscc",
+        "name",
+        "industry",
+        "status",
+        "established",
+        "reg_address",
+        "op_address",
+        "lon",
+        "lat",
+    ),
+    "houses": (
+        "source_id",
+        "room_id",
+        "use",
+        "occupants",
+        "rental_registered",
+        "rental_reg_no",
+        "rental_reg_date",
+    ),
+    "events": (
+        "source_id",
+        "category_kind",
+        "category_code",
+        "source",
+        "state",
+        "department",
+        "reported_at",
+        "sla_deadline",
+        "lon",
+        "lat",
+    ),
+    "sensors": (
+        "source_id",
+        "sensor_type",
+        "status",
+        "lon",
+        "lat",
+        "camera_range_m",
+        "camera_heading_deg",
+        "camera_fov_deg",
+    ),
+}
+#: The layers whose records have a location: :func:`records_sql` adds their ``point``.
+_POINT_LAYERS: Final = frozenset({"legal_persons", "events", "sensors"})
+
+
+def _check_layer(layer: str) -> None:
+    if layer not in _LINK_COLUMNS:
+        raise InvalidInput(f"unknown layer {layer!r}; expected one of {sorted(_LINK_COLUMNS)}")
+
+
+def link_records_sql(layer: str) -> str:
+    """Relation: ``source_id, row_hash, room_id, address, lon, lat`` of a layer's records.
+
+    What a record can be linked by: its room ID (people, houses), its address as written (a
+    legal person's operating address, else its registered one) and its WGS84 point; a column a
+    layer does not have is NULL. ``row_hash`` changes whenever the record does. Used by
+    :mod:`fusion.link`.
+    """
+    _check_layer(layer)
+    room, address, lon, lat = _LINK_COLUMNS[layer]
+    return (
+        f"SELECT source_id, row_hash, {room} AS room_id, {address} AS address, "
+        f"{lon} AS lon, {lat} AS lat FROM {layer}"
+    )
+
+
+def records_sql(layer: str) -> str:
+    """Relation: the columns :data:`RECORD_COLUMNS` lists for ``layer``, one row per record,
+    and for a layer with locations (legal persons, events, sensors) ``point``: the record's
+    geometry, else the point of its ``lon``/``lat`` (NULL when it has neither).
+
+    ``people``: ``source_id, hukou_type, care_tags, moved_in, moved_out`` (a person's masked
+    fields: :func:`people_sql`);
+    ``legal_persons``: ``source_id, uscc, name, industry, status, established, reg_address,
+    op_address, lon, lat, point``;
+    ``houses``: ``source_id, room_id, use, occupants, rental_registered, rental_reg_no,
+    rental_reg_date``;
+    ``events``: ``source_id, category_kind, category_code, source, state, department,
+    reported_at, sla_deadline, lon, lat, point``;
+    ``sensors``: ``source_id, sensor_type, status, lon, lat, camera_range_m,
+    camera_heading_deg, camera_fov_deg, point``.
+
+    Used by :mod:`fusion` (blocks, SLA, density, coverage) and :mod:`api` (building pages, tile
+    layers, feature collections).
+    """
+    _check_layer(layer)
+    point = f", {_POINT}" if layer in _POINT_LAYERS else ""
+    return f"SELECT {', '.join(RECORD_COLUMNS[layer])}{point} FROM {layer}"
+
+
+def record_count(con: duckdb.DuckDBPyConnection, layer: str) -> int:
+    """The number of records of a layer. Used by :func:`fusion.queries.link_summary`."""
+    _check_layer(layer)
+    row = con.execute(f"SELECT count(*) FROM {layer}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def event_transitions_sql() -> str:
+    """Relation: ``transition_id, event_id, to_state, occurred_at`` of every event transition.
+
+    Used by :func:`fusion.sla.state_durations`.
+    """
+    return "SELECT transition_id, event_id, to_state, occurred_at FROM event_transitions"
 
 
 def people_sql() -> str:
@@ -80,54 +200,4 @@ def people_sql() -> str:
     return (
         "SELECT source_id, id_hmac, id_masked, name_masked, phone_masked, sex, birth_year, "
         "hukou_type, care_tags, address, room_id, moved_in, moved_out FROM people"
-    )
-
-
-def legal_persons_sql() -> str:
-    """Legal persons (enterprises: public records).
-
-    Columns: ``source_id``, ``uscc``, ``name``, ``industry``, ``status``, ``established``,
-    ``reg_address``, ``op_address``, ``lon``, ``lat``. Used by the api's building pages.
-    """
-    return (
-        "SELECT source_id, uscc, name, industry, status, established, reg_address, op_address, "
-        "lon, lat FROM legal_persons"
-    )
-
-
-def houses_sql() -> str:
-    """Houses: a room's use, occupants and rental registration.
-
-    Columns: ``source_id``, ``room_id``, ``use``, ``occupants``, ``rental_registered``,
-    ``rental_reg_no``, ``rental_reg_date``. Used by the api's building pages.
-    """
-    return (
-        "SELECT source_id, room_id, use, occupants, rental_registered, rental_reg_no, "
-        "rental_reg_date FROM houses"
-    )
-
-
-def events_sql() -> str:
-    """Events (事件) and component reports (部件).
-
-    Columns: ``source_id``, ``category_kind``, ``category_code``, ``state``, ``source``,
-    ``reported_at`` (TIMESTAMP), ``point`` (see above). Used by the api's tile layers and
-    feature collections.
-    """
-    return (
-        "SELECT source_id, category_kind, category_code, state, source, reported_at, "
-        f"{_POINT} FROM events"
-    )
-
-
-def sensors_sql() -> str:
-    """IoT sensors (物联感知设备).
-
-    Columns: ``source_id``, ``sensor_type``, ``status``, ``camera_range_m``,
-    ``camera_fov_deg``, ``camera_heading_deg`` (0 = north, clockwise; cameras only), ``point``
-    (see above). Used by the api's tile layers and feature collections.
-    """
-    return (
-        "SELECT source_id, sensor_type, status, camera_range_m, camera_fov_deg, "
-        f"camera_heading_deg, {_POINT} FROM sensors"
     )

@@ -280,6 +280,6 @@ def store_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     }
     linked = fusion.link_counts(con)
     for layer in LAYER_KINDS[:-1]:  # readings belong to their sensors
-        done, left = linked.get(layer, (0, 0))
+        done, left = linked[layer]["linked"], linked[layer]["unlinked"]
         out[layer.replace("_", " ")] = f"{records[layer]:,} ({done:,} linked, {left:,} unlinked)"
     return out

@@ -152,7 +152,7 @@ def legal_persons_at(cur: duckdb.DuckDBPyConnection, building_id: str) -> dict[s
                x.reg_address, x.op_address, x.lon, x.lat, l.room_id,
                l.method AS link_method, l.confidence AS link_confidence, l.grid_code
         FROM ({fq.links_sql("legal_persons")}) l
-        JOIN ({lq.legal_persons_sql()}) x ON x.source_id = l.source_id
+        JOIN ({lq.records_sql("legal_persons")}) x ON x.source_id = l.source_id
         WHERE l.building_id = ? ORDER BY x.uscc, x.source_id
         """,
         [building_id],
@@ -175,7 +175,7 @@ def houses_at(cur: duckdb.DuckDBPyConnection, building_id: str) -> dict[str, Any
         SELECT h.source_id, coalesce(l.room_id, h.room_id) AS room_id, h.use, h.occupants,
                h.rental_registered, h.rental_reg_no, h.rental_reg_date,
                l.method AS link_method, l.grid_code
-        FROM ({fq.links_sql("houses")}) l JOIN ({lq.houses_sql()}) h ON h.source_id = l.source_id
+        FROM ({fq.links_sql("houses")}) l JOIN ({lq.records_sql("houses")}) h ON h.source_id = l.source_id
         WHERE l.building_id = ? ORDER BY room_id, h.source_id
         """,
         [building_id],

@@ -119,7 +119,7 @@ SELECT printf('%d_%d', cx, cy) AS cell,
 FROM (SELECT CAST(floor(ST_X(point) / {DENSITY_CELL_DEG}) AS BIGINT) AS cx,
              CAST(floor(ST_Y(point) / {DENSITY_CELL_DEG}) AS BIGINT) AS cy,
              state
-      FROM ({lq.events_sql()}) WHERE point IS NOT NULL)
+      FROM ({lq.records_sql("events")}) WHERE point IS NOT NULL)
 GROUP BY cx, cy
 """
 
@@ -140,7 +140,7 @@ FROM (SELECT source_id, ST_X(point) AS x, ST_Y(point) AS y,
              camera_range_m AS r, least(camera_fov_deg, 360) AS fov,
              coalesce(camera_heading_deg, 0) AS h, status,
              CAST(greatest(2, ceil(least(camera_fov_deg, 360) / 3)) AS INTEGER) AS n
-      FROM ({lq.sensors_sql()})
+      FROM ({lq.records_sql("sensors")})
       WHERE sensor_type = 'camera' AND camera_range_m > 0 AND camera_fov_deg > 0
         AND point IS NOT NULL)
 """
@@ -271,7 +271,7 @@ LAYERS: dict[str, LayerSpec] = {
             "point",
             14,
             18,
-            lq.events_sql(),
+            lq.records_sql("events"),
             "source_id",
             ("source_id", "category_kind", "category_code", "state", "source", "reported_at"),
             "Events (事件) and component reports (部件)",
@@ -283,7 +283,7 @@ LAYERS: dict[str, LayerSpec] = {
             "point",
             14,
             18,
-            lq.sensors_sql(),
+            lq.records_sql("sensors"),
             "source_id",
             ("source_id", "sensor_type", "status"),
             "IoT sensors (物联感知设备)",

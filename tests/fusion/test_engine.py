@@ -15,7 +15,7 @@ import shapely
 import fusion
 from common.errors import InvalidInput, MissingDependency
 from fusion.engine import EngineUnsupported, SpatialEngine, get_engine
-from fusion.synthetic import mixed_points, voronoi_grids
+from synthetic.pip import mixed_points, voronoi_grids
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ def test_registry_names_and_unknown_engine() -> None:
 
 
 def test_duckdb_engine_uses_the_given_connection(con: duckdb.DuckDBPyConnection) -> None:
-    engine = get_engine("duckdb", con=con)
+    engine = get_engine("duckdb", con=con, lattice=True)
     assert engine.name == "duckdb"
     engine.load_polygons("g", voronoi_grids(5, width_m=100.0, seed=1))
     assert con.execute("SELECT n_polygons FROM fusion_lattice").fetchone() == (5,)
@@ -158,6 +158,9 @@ def test_dask_equals_duckdb(con: duckdb.DuckDBPyConnection, dask_client: object)
     na, nb = duck.nearest_within(shifted, grids, 40.0), dask.nearest_within(shifted, grids, 40.0)
     assert (na["distance_m"] > 0).sum() > 100
     pd.testing.assert_frame_equal(na, nb, check_dtype=False, atol=1e-9)
+    spatial = get_engine("duckdb", con=con, lattice=False)  # DuckDB's own spatial join
+    pd.testing.assert_frame_equal(spatial.points_in_polygons(pts, grids), a)
+    pd.testing.assert_frame_equal(spatial.nearest_within(shifted, grids, 40.0), na)
 
     measures = {"n": ("*", "count"), "first": ("point_id", "min")}
     pd.testing.assert_frame_equal(

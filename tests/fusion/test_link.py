@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from common.errors import Conflict, InvalidInput
+import store
+from common.errors import Conflict, InvalidInput, NotFound
 from fusion.link import link
+from grid_partition.queries import NoActiveGridVersion
 from tests.fusion import _fusion_store as fs
 
 
@@ -131,9 +135,12 @@ def test_new_grid_version_relinks(store_con: duckdb.DuckDBPyConnection) -> None:
 def test_bad_layer_and_no_active_version(store_con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(InvalidInput, match="'pets'"):
         link(store_con, layers=["pets"])
+    with pytest.raises(InvalidInput, match="tolerance"):
+        link(store_con, tolerance_m=-1.0)
     store_con.execute("UPDATE grid_versions SET status = 'draft'")
-    with pytest.raises(Conflict, match="no active grid version"):
+    with pytest.raises(NoActiveGridVersion, match="no active grid version") as err:
         link(store_con)
+    assert isinstance(err.value, NotFound) and err.value.status == 404
 
 
 def test_progress_reports_every_layer(store_con: duckdb.DuckDBPyConnection) -> None:
@@ -151,11 +158,12 @@ def test_progress_reports_every_layer(store_con: duckdb.DuckDBPyConnection) -> N
 def test_register_changes_relink_affected_records(store_con: duckdb.DuckDBPyConnection) -> None:
     link(store_con)
     # building B is demolished: its residents, house and event relink; nothing else does
-    store_con.execute(
-        "UPDATE buildings SET status = 'retired', updated_at = current_timestamp "
-        "WHERE building_id = ?",
-        [fs.B],
-    )
+    with store.transaction(store_con, changes=("address_registry",), what="demolish B"):
+        store_con.execute(
+            "UPDATE buildings SET status = 'retired', updated_at = current_timestamp "
+            "WHERE building_id = ?",
+            [fs.B],
+        )
     report = link(store_con)
     processed = {k: v["processed"] for k, v in report["layers"].items()}
     # people: pb0..pb5 (linked to B) + the 4 queued ones (the register changed since)
@@ -252,3 +260,45 @@ def test_a_full_run_drops_records_gone_from_the_layer(
     got, queue = _links(store_con), _queue(store_con)
     assert "p1" not in got and "p4" not in queue and not {"s1", "s2"} & (got.keys() | queue.keys())
     assert report["layers"]["people"]["total"] == 11 == report["layers"]["people"]["processed"]
+
+
+def test_a_point_on_a_shared_vertex_goes_to_the_smallest_code(
+    store_con: duckdb.DuckDBPyConnection,
+) -> None:
+    """One meaning of point-in-polygon: the polygons *covering* the point, the smallest code.
+
+    (W, W) is the corner micro-grids 01 and 02 share, on the top edge of the unit grid; a
+    vertex is the same point once projected, so it is on the boundary of both in metres too.
+    No building is within 50 m: the record is linked to public space.
+    """
+    fs.add_event(store_con, "ev", (fs.W, fs.W))
+    link(store_con, layers=["events"])
+    method, _, building, micro, grid, unit = _links(store_con)["ev"][:6]
+    assert (method, building, micro, grid, unit) == (
+        "coordinates_area",
+        None,
+        fs.MG1,
+        fs.GRID1,
+        fs.UNIT,
+    )
+
+
+def test_the_default_engine_lives_as_long_as_its_connection(db_path: Path) -> None:
+    """A second run on one connection reuses its engine (and the polygons it holds); a closed
+    and dropped connection leaves nothing behind."""
+    from fusion import _joins
+
+    con = store.connect(db_path)
+    fs.build_register(con)
+    fs.build_layers(con)
+    link(con, layers=["houses"])  # (no address to resolve: the resolver keeps connections)
+    engine = _joins._DEFAULT[con]
+    held = dict(_joins._HELD[engine])
+    assert set(held) == {"unit_grid"}
+    link(con, layers=["houses"], incremental=False)
+    assert _joins._DEFAULT[con] is engine and _joins._HELD[engine] == held
+    alive = weakref.ref(con)
+    con.close()
+    del con, engine
+    gc.collect()
+    assert alive() is None

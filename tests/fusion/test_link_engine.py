@@ -1,4 +1,5 @@
-"""Linking with the Dask engine gives the same links and block data as the SQL path."""
+"""Linking with the Dask engine gives the same links and block data as the default DuckDB engine
+(a crafted store; the sample city: ``test_sample_city_engines.py``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def _fused(engine_name: str | None, client: object) -> tuple[list[tuple[object, 
         fs.build_layers(con)
         # a public-space point and an area event exercise the by-point micro-grid join
         fs.add_event(con, "e9", (50.0, 190.0))
-        engine = get_engine("dask", client=client) if engine_name == "dask" else None
+        engine = get_engine("dask", client=client) if engine_name == "dask" else None  # DuckDB
         report = link(con, engine=engine)
         compute_blocks(con, now=fs.NOW)
         links = con.execute(
@@ -35,8 +36,8 @@ def _fused(engine_name: str | None, client: object) -> tuple[list[tuple[object, 
         con.close()
 
 
-def test_dask_engine_links_like_sql(dask_client: object) -> None:
-    sql = _fused(None, dask_client)
+def test_dask_engine_links_like_duckdb(dask_client: object) -> None:
+    duck = _fused(None, dask_client)
     dask = _fused("dask", dask_client)
-    assert sql[0] and any(row[2] == "coordinates_area" for row in sql[0])
-    assert dask == sql
+    assert duck[0] and any(row[2] == "coordinates_area" for row in duck[0])
+    assert dask == duck

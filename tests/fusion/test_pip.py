@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.errors import InvalidInput, NotFound
-from fusion._duckdb import DuckDBEngine
+from fusion._duckdb import KEEP_LATTICES, LATTICE_POINTS_PER_POLYGON, DuckDBEngine
 from fusion._lattice import build_lattice
-from fusion.synthetic import mixed_points, voronoi_grids
+from synthetic.pip import mixed_points, voronoi_grids
 
 
 def quad_boxes() -> pd.DataFrame:
@@ -92,7 +92,7 @@ def exact(
 def test_crafted_boxes_known_answers(
     con: duckdb.DuckDBPyConnection, cells_per_polygon: int
 ) -> None:
-    engine = DuckDBEngine(con, cells_per_polygon=cells_per_polygon)
+    engine = DuckDBEngine(con, lattice=True, cells_per_polygon=cells_per_polygon)
     got = engine.points_in_polygons(crafted_points(), quad_boxes())
     pd.testing.assert_frame_equal(got, expected(CRAFTED), check_dtype=False)
     pd.testing.assert_frame_equal(exact(engine, crafted_points(), quad_boxes()), got)
@@ -104,7 +104,7 @@ def test_every_vertex_of_a_voronoi_set_goes_to_smallest_covering_id(
     grids = voronoi_grids(60, width_m=3000.0, seed=7)
     xy = np.unique(shapely.get_coordinates(grids["geometry"].to_numpy()), axis=0)
     pts = pd.DataFrame({"point_id": np.arange(len(xy)), "x": xy[:, 0], "y": xy[:, 1]})
-    engine = DuckDBEngine(con, cells_per_polygon=50)
+    engine = DuckDBEngine(con, lattice=True, cells_per_polygon=50)
     got = engine.points_in_polygons(pts, grids)
     assert len(got) == len(pts)  # every vertex is covered by at least one grid
     pd.testing.assert_frame_equal(got, reference(pts, grids), check_dtype=False)
@@ -131,7 +131,7 @@ def test_overlapping_polygons_and_holes(con: duckdb.DuckDBPyConnection) -> None:
         {"point_id": np.arange(len(rows)), "x": [r[0] for r in rows], "y": [r[1] for r in rows]}
     )
     for cpp in (1, 3, 500):
-        got = DuckDBEngine(con, cells_per_polygon=cpp).points_in_polygons(pts, polys)
+        got = DuckDBEngine(con, lattice=True, cells_per_polygon=cpp).points_in_polygons(pts, polys)
         pd.testing.assert_frame_equal(got, expected(rows), check_dtype=False)
 
 
@@ -161,12 +161,38 @@ def test_lattice_equals_exact_join_on_random_voronoi(
         }
     )
     pts = pd.concat([pts, extra], ignore_index=True)
-    engine = DuckDBEngine(con, cells_per_polygon=cells_per_polygon)
+    engine = DuckDBEngine(con, lattice=True, cells_per_polygon=cells_per_polygon)
     engine.load_points("p", pts)
     engine.load_polygons("g", grids)
     got = engine.points_in_polygons("p", "g")
     pd.testing.assert_frame_equal(got, exact(engine, "p", "g"))
     pd.testing.assert_frame_equal(got, reference(pts, grids), check_dtype=False)
+
+
+@pytest.mark.parametrize("cells_per_polygon", [2, 40, 200])
+def test_multipolygons_are_joined_like_polygons(
+    con: duckdb.DuckDBPyConnection, cells_per_polygon: int
+) -> None:
+    """Every part's rings are boundaries of the lattice (a MultiPolygon has no rings of its own)."""
+    width = 2000.0
+    grids = voronoi_grids(40, width_m=width, seed=7)
+    cells = shapely.buffer(grids["geometry"].to_numpy(), -2.0)  # apart: one valid multipolygon
+    far = shapely.transform(cells, lambda c: c + np.array([3 * width, 0.0]))
+    multi = shapely.multipolygons(
+        np.stack([cells, far], axis=1).ravel(), indices=np.repeat(np.arange(len(cells)), 2)
+    )
+    polys = pd.DataFrame({"polygon_id": grids["polygon_id"], "geometry": multi})
+    assert (shapely.get_type_id(multi) == shapely.GeometryType.MULTIPOLYGON).all()
+    near = mixed_points(2000, width_m=width, seed=7, sigma_m=100.0)
+    pts = pd.concat(
+        [near, near.assign(point_id=near["point_id"] + 10_000, x=near["x"] + 3 * width)],
+        ignore_index=True,
+    )
+    got = DuckDBEngine(con, lattice=True, cells_per_polygon=cells_per_polygon).points_in_polygons(
+        pts, polys
+    )
+    pd.testing.assert_frame_equal(got, reference(pts, polys), check_dtype=False)
+    assert len(got) > 3000
 
 
 def test_lattice_cells_are_sound() -> None:
@@ -189,10 +215,10 @@ def test_lattice_cells_are_sound() -> None:
 
 def test_lattice_is_cached_per_polygon_set(con: duckdb.DuckDBPyConnection) -> None:
     grids = voronoi_grids(20, width_m=1000.0, seed=4)
-    first = DuckDBEngine(con)
+    first = DuckDBEngine(con, lattice=True)
     first.load_polygons("g", grids)
     assert first.last_build_seconds is not None
-    second = DuckDBEngine(con)
+    second = DuckDBEngine(con, lattice=True)
     second.load_polygons("g", grids.iloc[::-1])  # same set, other row order
     assert second.last_build_seconds is None
     moved = grids.assign(geometry=shapely.transform(grids["geometry"].to_numpy(), lambda c: c + 1))
@@ -225,7 +251,9 @@ def test_edges_lying_on_cell_lines(con: duckdb.DuckDBPyConnection) -> None:
     polys = pd.DataFrame(
         {"polygon_id": [0, 1], "geometry": [shapely.box(0, 0, 3, 8), shapely.box(3, 0, 6, 8)]}
     )
-    engine = DuckDBEngine(con, cells_per_polygon=6)  # 2 m cells from x0 = -1: a line at x = 3
+    engine = DuckDBEngine(
+        con, lattice=True, cells_per_polygon=6
+    )  # 2 m cells from x0 = -1: a line at x = 3
     engine.load_polygons("g", polys)
     info = engine.lattice_info("g")
     assert (info["size"], info["x0"]) == (2.0, -1.0)
@@ -243,3 +271,55 @@ def test_edges_lying_on_cell_lines(con: duckdb.DuckDBPyConnection) -> None:
     pd.testing.assert_frame_equal(
         engine.points_in_polygons(pts, "g"), expected(rows), check_dtype=False
     )
+
+
+def _temp_polygon_tables(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'fusion_tpolys_%'"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_the_default_builds_a_lattice_only_when_it_pays(con: duckdb.DuckDBPyConnection) -> None:
+    """``lattice=None``: DuckDB's spatial join for few points, the lattice (built and stored)
+    from LATTICE_POINTS_PER_POLYGON points per polygon, the stored lattice from then on; the
+    same answers every way."""
+    grids = voronoi_grids(20, width_m=1000.0, seed=5)
+    few = mixed_points(100, width_m=1000.0, seed=5)
+    many = mixed_points(20 * LATTICE_POINTS_PER_POLYGON, width_m=1000.0, seed=6)
+    engine = DuckDBEngine(con)
+    engine.load_polygons("g", grids)
+    got = engine.points_in_polygons(few, "g")
+    assert engine.last_build_seconds is None and _temp_polygon_tables(con) == 1
+    pd.testing.assert_frame_equal(got, reference(few, grids), check_dtype=False)
+    got = engine.points_in_polygons(many, "g")
+    assert engine.last_build_seconds is not None
+    pd.testing.assert_frame_equal(got, reference(many, grids), check_dtype=False)
+    again = DuckDBEngine(con)  # the stored lattice, even for few points
+    again.load_polygons("g", grids)
+    assert "fusion_cells_" in again.pip_sql(few, "g") and _temp_polygon_tables(con) == 1
+    pd.testing.assert_frame_equal(
+        again.nearest_within(few, "g", 5.0),
+        DuckDBEngine(con, lattice=False).nearest_within(few, grids, 5.0),
+    )
+    never = DuckDBEngine(con, lattice=False)
+    never.load_polygons("h", voronoi_grids(20, width_m=1000.0, seed=8))
+    never.points_in_polygons(many, "h")
+    assert never.last_build_seconds is None
+    assert con.execute("SELECT count(*) FROM fusion_lattice").fetchone() == (1,)
+
+
+def test_the_store_keeps_the_newest_lattices(con: duckdb.DuckDBPyConnection) -> None:
+    engine = DuckDBEngine(con, lattice=True, cells_per_polygon=4)
+    for seed in range(KEEP_LATTICES + 2):
+        DuckDBEngine(con, lattice=True, cells_per_polygon=4).load_polygons(
+            "g", voronoi_grids(5, width_m=100.0, seed=seed)
+        )
+    assert con.execute("SELECT count(*) FROM fusion_lattice").fetchone() == (KEEP_LATTICES,)
+    tables = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name SIMILAR TO "
+        "'fusion_(polys|cells|cands)_.*'"
+    ).fetchone()
+    assert tables == (3 * KEEP_LATTICES,)
+    engine.load_polygons("g", voronoi_grids(5, width_m=100.0, seed=0))  # dropped: built again
+    assert engine.last_build_seconds is not None
