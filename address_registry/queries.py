@@ -156,16 +156,13 @@ def household_units_frame(con: duckdb.DuckDBPyConnection, communities: list[str]
 
 
 def major_roads_wkb(con: duckdb.DuckDBPyConnection) -> list[bytes]:
-    """The geometries of the major roads (WKB, WGS84), in the order of the table.
+    """The geometries of the major roads (WKB, WGS84), by road code.
 
-    Used by grid_partition (the barriers no grid crosses).
+    Used by grid_partition (the barriers no grid crosses). The blocks the barriers cut depend on
+    their order: a fixed order makes the partition of a register reproducible.
     """
-    # The table's order, as before #16. The blocks the barriers cut depend on their order, and
-    # the register writes its roads in an order that changes with Python's string hashing, so
-    # the sample's grid polygons differ between builds unless PYTHONHASHSEED is fixed;
-    # ``ORDER BY road_code`` would make them reproducible (and redraw a few of them).
     rows = con.execute(
-        "SELECT ST_AsWKB(geom) FROM roads WHERE is_major AND geom IS NOT NULL"
+        "SELECT ST_AsWKB(geom) FROM roads WHERE is_major AND geom IS NOT NULL ORDER BY road_code"
     ).fetchall()
     return [bytes(r[0]) for r in rows]
 

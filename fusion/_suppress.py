@@ -67,10 +67,14 @@ def complementary_suppression(
             return None
         return min(shown, key=lambda c: (values.get(c, 0), str(key.get(c, c))))
 
+    # parents in a fixed order: the result must not depend on how ``children`` was built (a
+    # dict filled from a set iterates in an order that moves with Python's string hashing)
+    parents = sorted(children, key=lambda p: str(key.get(p, p)))
     changed = True
     while changed:
         changed = False
-        for parent, kids in children.items():
+        for parent in parents:
+            kids = children[parent]
             n_hidden = sum(1 for c in kids if c in hidden)
             need = n_hidden == 0 if parent in hidden else n_hidden == 1
             if not need:
