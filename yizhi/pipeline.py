@@ -10,8 +10,10 @@ depends on it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from typing import Any
 import duckdb
 
 import common
+import store
 from common.errors import InvalidInput
 from common.settings import Settings, get_settings
 from yizhi.manifest import sha256
@@ -131,19 +134,26 @@ def _stage_layers(
     from layers.demo_data import sample_layers
     from layers.ingest import ingest
 
-    out_dir = settings.db.parent / "sample-layers"
-    step("generate the sample layers")
-    sample_layers(con, out_dir, seed=settings.seed)
-    report: dict[str, Any] = {}
-    for kind in LAYER_KINDS:
-        step(f"ingest {kind}")
-        done = ingest(con, kind, out_dir / f"{kind}.csv", demo=True)
-        report[kind] = {
-            "rows_in": done.rows_in,
-            "loaded": done.loaded,
-            "quarantined": done.quarantined,
-            "reasons": done.reasons,
-        }
+    # the files go beside the store being built (not beside the settings' default store: two
+    # pipelines building two stores at once must not write the same files)
+    key = store.store_key(con)
+    with contextlib.ExitStack() as stack:
+        if key.startswith("memory:"):
+            out_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        else:
+            out_dir = Path(key).parent / f"{Path(key).stem}-sample-layers"
+        step("generate the sample layers")
+        sample_layers(con, out_dir, seed=settings.seed)
+        report: dict[str, Any] = {}
+        for kind in LAYER_KINDS:
+            step(f"ingest {kind}")
+            done = ingest(con, kind, out_dir / f"{kind}.csv", demo=True)
+            report[kind] = {
+                "rows_in": done.rows_in,
+                "loaded": done.loaded,
+                "quarantined": done.quarantined,
+                "reasons": done.reasons,
+            }
     return report
 
 
