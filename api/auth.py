@@ -187,12 +187,20 @@ class KeyStore:
         burst: int | None = None,
     ) -> NewKey:
         """Create a key; the returned secret is the only copy."""
+        unknown = sorted(set(scopes) - set(SCOPES))
+        if unknown:
+            raise InvalidInput(
+                f"unknown scope(s) {', '.join(unknown)}; choose from {', '.join(SCOPES)}",
+                scopes=unknown,
+            )
         scope_list = sorted(set(scopes) or {"public"}, key=SCOPES.index)
         expand(scope_list)
         if not name.strip():
             raise InvalidInput("a key needs a name (who or what uses it)")
         if rate is not None and rate <= 0:
             raise InvalidInput(f"rate must be positive, got {rate}")
+        if burst is not None and burst < 1:
+            raise InvalidInput(f"burst must be at least 1, got {burst}")
         secret = KEY_PREFIX + secrets.token_urlsafe(24)
         key_id = "k_" + secrets.token_hex(4)
         with self._lock:

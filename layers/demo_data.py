@@ -30,7 +30,7 @@ import numpy as np
 
 from address_registry import queries as registry
 from address_registry.ids import mod11_2
-from common.errors import NotFound
+from common.errors import InvalidInput, NotFound
 from layers.events import STATES
 from layers.validate import USCC_ALPHABET, uscc_check_char
 
@@ -166,9 +166,15 @@ def sample_layers(
 
     Raises
     ------
+    InvalidInput
+        A negative seed, or a ``bad_rate`` outside [0, 1].
     NotFound
         When the register has no residential rooms.
     """
+    if seed < 0:
+        raise InvalidInput(f"seed must be a non-negative integer, got {seed}")
+    if not 0 <= bad_rate <= 1:
+        raise InvalidInput(f"bad_rate must be in [0, 1], got {bad_rate}")
     rooms = con.execute(
         "SELECT r.room_id, b.building_id, coalesce(b.address, b.name, '') AS address, "
         f"b.lon, b.lat, b.community_code, r.use FROM ({registry.rooms_sql(('active',))}) r "

@@ -6,10 +6,12 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -20,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from common.errors import YizhiError
 
@@ -66,7 +69,7 @@ def progress(quiet: bool = False) -> Iterator[Progress]:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err_console,
-        disable=quiet,
+        disable=quiet or not err_console.is_terminal,
         transient=False,
     )
     with bar:
@@ -82,19 +85,48 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
             bar.advance(task)
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = 2) -> SystemExit:
     """Print a one-line error and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
-    return typer.Exit(code)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
+    return SystemExit(code)
 
 
-def run_app(app: typer.Typer) -> None:
-    """Run a Typer app, turning yizhi errors and bad files into one-line messages."""
+def output_path(path: Path | None) -> Path | None:
+    """A parameter callback for a file the command will write: its folder must exist and the
+    path must not be a folder, checked before any work starts (a usage error otherwise)."""
+    if path is None:
+        return None
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise typer.BadParameter(f"cannot write {path}: {folder} is not a folder")
+    if path.is_dir():
+        raise typer.BadParameter(f"cannot write {path}: it is a folder")
+    return path
+
+
+def run_app(app: typer.Typer, args: list[str] | None = None) -> None:
+    """Run a Typer app as the ``yizhi`` program; every mistake ends in one line and exit 2.
+
+    A usage error (an unknown option, a value of the wrong type or out of range, a missing
+    argument), a yizhi error (:class:`~common.errors.YizhiError`) and a file that cannot be read
+    each print ``error: <what>`` on stderr and exit with 2, never a traceback; ``yizhi`` alone,
+    or a group alone, prints its help (exit 0); Ctrl-C exits with 130.
+    """
+    command = typer.main.get_command(app)
     try:
-        app(standalone_mode=True)
+        code = command.main(args=args, prog_name="yizhi", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # a bare group: its help is what was asked for
+        sys.stdout.write(exc.format_message() + "\n")
+        code = 0
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        raise fail(" ".join(exc.format_message().split()) + where) from None
     except YizhiError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
-        raise SystemExit(2) from None
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc.strerror}: {exc.filename}", soft_wrap=True)
-        raise SystemExit(2) from None
+        raise fail(exc.message) from None
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        raise fail(f"{exc.strerror}: {exc.filename}") from None
+    except (KeyboardInterrupt, typer.Abort):
+        err_console.print("aborted")
+        raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

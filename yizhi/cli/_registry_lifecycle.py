@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from yizhi.cli._common import JsonOption, emit
+from yizhi.cli._common import JsonOption, emit, output_path
 
 DbOption = typer.Option(
     None, "--db", help="Database file (default: $YIZHI_DB or var/yizhi.duckdb)."
@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("export")
     def export_cmd(
-        path: Path = typer.Argument(..., help="Output file (replaced if it exists)."),
+        path: Path = typer.Argument(
+            ..., help="Output file (replaced if it exists).", callback=output_path
+        ),
         layer: str = typer.Option(
             "buildings",
             "--layer",

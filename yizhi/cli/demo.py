@@ -29,10 +29,13 @@ def demo(
     """
     import store
     from common.settings import get_settings
+    from yizhi.cli.serve import check_listen
     from yizhi.pipeline import Stage, run_pipeline, store_summary
 
     settings = get_settings()
     path = db or settings.db
+    if serve:  # a server that cannot start is refused before minutes of building
+        check_listen(host, port)
     started = time.perf_counter()
     con = store.connect(path)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from yizhi.cli._common import JsonOption, emit, progress
+from yizhi.cli._common import JsonOption, emit, output_path, progress
 
 app = typer.Typer(
     help="Grids and micro-grids (网格化管理): versions, edits, checks.", no_args_is_help=True
@@ -273,7 +273,7 @@ def diff_cmd(
 
 @app.command("export")
 def export_cmd(
-    path: Path = typer.Argument(..., help="GeoPackage to write (replaced)."),
+    path: Path = typer.Argument(..., help="GeoPackage to write (replaced).", callback=output_path),
     fmt: str = typer.Option("gpkg", "--format", help="Output format (gpkg)."),
     version: int | None = VersionOption,
     db: Path | None = DbOption,
@@ -296,7 +296,9 @@ def export_cmd(
 
 @app.command("import")
 def import_cmd(
-    path: Path = typer.Argument(..., help="An edited GeoPackage from `grid export`."),
+    path: Path = typer.Argument(
+        ..., help="An edited GeoPackage from `grid export`.", exists=True, dir_okay=False
+    ),
     version: int | None = VersionOption,
     note: str | None = NoteOption,
     actor: str | None = ActorOption,

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from common.errors import InvalidInput
 from yizhi.cli._common import JsonOption, console, emit
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ def show(
     from api.audit import AuditLog
     from common.settings import get_settings
 
+    if last < 1:
+        raise InvalidInput(f"--last must be at least 1, got {last}")
     entries = list(AuditLog(get_settings().audit_log).entries())[-last:]
     rows = [
         {

@@ -40,9 +40,15 @@ def ingest_cmd(
     kind: str = typer.Argument(
         ..., help="people | legal_persons | houses | events | sensors | readings"
     ),
-    file: Path = typer.Argument(..., help="A .csv, .parquet, .geojson or .gpkg file."),
+    file: Path = typer.Argument(
+        ..., help="A .csv, .parquet, .geojson or .gpkg file.", exists=True, dir_okay=False
+    ),
     mapping: Path | None = typer.Option(
-        None, "--mapping", help="Column mapping (.json/.toml/.yaml)."
+        None,
+        "--mapping",
+        help="Column mapping (.json/.toml/.yaml).",
+        exists=True,
+        dir_okay=False,
     ),
     crs: str | None = typer.Option(
         None, "--crs", help="wgs84 | cgcs2000 | gcj02 | bd09 (default wgs84)."

@@ -22,10 +22,14 @@ def build_cmd(
         None, "--data-dir", help="Sample city directory (default: data/)."
     ),
     boundaries: Path | None = typer.Option(
-        None, "--boundaries", help="Official boundaries file to import."
+        None,
+        "--boundaries",
+        help="Official boundaries file to import.",
+        exists=True,
+        dir_okay=False,
     ),
-    code_column: str = typer.Option(
-        "code", "--code-column", help="Column of the boundary file with the code."
+    code_column: str | None = typer.Option(
+        None, "--code-column", help="Column of the boundary file with the code (default: code)."
     ),
     level: str = typer.Option(
         "community", "--level", help="Level of the boundaries: district/street/community."
@@ -33,6 +37,8 @@ def build_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Build (or rebuild) the register from the sample city or a city's files."""
+    if boundaries is None and (code_column is not None or level != "community"):
+        raise typer.BadParameter("--code-column and --level describe a --boundaries file")
     import store
     from address_registry.build import STAGES, build_registry
 
@@ -50,7 +56,7 @@ def build_cmd(
                 con,
                 data_dir=data_dir,
                 boundaries=boundaries,
-                code_column=code_column,
+                code_column=code_column or "code",
                 level=level,
                 progress=step,
             )

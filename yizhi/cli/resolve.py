@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from yizhi.cli._common import JsonOption, emit
+from yizhi.cli._common import JsonOption, emit, output_path
 
 app = typer.Typer(help="Address normalisation, parsing and resolution.")
 
@@ -63,7 +63,10 @@ def resolve_cmd(
     ),
     column: str = typer.Option("address", "--column", help="Batch: the column of addresses."),
     out: Path | None = typer.Option(
-        None, "--out", help="Batch: output file (.csv or .parquet; default: CSV on stdout)."
+        None,
+        "--out",
+        help="Batch: output file (.csv or .parquet; default: CSV on stdout).",
+        callback=output_path,
     ),
     limit: int = typer.Option(5, "--limit", help="Most candidates to return (1-100)."),
     db: Path | None = DbOption,

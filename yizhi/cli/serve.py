@@ -10,6 +10,39 @@ from yizhi.cli._common import console
 
 app = typer.Typer()
 
+#: uvicorn's log levels.
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def check_listen(host: str, port: int) -> None:
+    """Refuse at once (one line, exit 2) when ``host:port`` cannot be listened on, instead of
+    announcing a server that never starts.
+
+    Raises
+    ------
+    InvalidInput
+        A port outside 1..65535, or a host name that does not resolve.
+    Conflict
+        The address is taken (another server) or not this machine's.
+    """
+    import socket
+
+    from common.errors import Conflict, InvalidInput
+
+    if not 0 < port < 65536:
+        raise InvalidInput(f"port must be in 1..65535, got {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, OverflowError) as exc:
+        raise InvalidInput(f"cannot listen on {host}:{port}: {exc}") from exc
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise Conflict(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
 
 def serve_store(
     db: Path,
@@ -34,6 +67,13 @@ def serve_store(
 
     if workers < 1:
         raise InvalidInput(f"workers must be at least 1, got {workers}")
+    if log_level not in LOG_LEVELS:
+        raise InvalidInput(f"unknown log level {log_level!r}; choose from {', '.join(LOG_LEVELS)}")
+    if not Path(db).is_file():
+        raise InvalidInput(
+            f"no yizhi store at {db}: build one with `yizhi demo --no-serve`, or give --db"
+        )
+    check_listen(host, port)
     if writable and workers > 1:
         raise InvalidInput("a writable server runs one worker: DuckDB allows one writing process")
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from yizhi.cli._common import JsonOption, emit
+from yizhi.cli._common import JsonOption, emit, output_path
 
 app = typer.Typer(
     help="Vector tiles: list layers, encode a tile, export PMTiles/MBTiles.", no_args_is_help=True
@@ -41,7 +41,9 @@ def tile_cmd(
     z: int = typer.Argument(...),
     x: int = typer.Argument(...),
     y: int = typer.Argument(...),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write the MVT bytes to this file."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write the MVT bytes to this file.", callback=output_path
+    ),
     db: Path | None = DbOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -68,7 +70,9 @@ def tile_cmd(
 
 @app.command("export")
 def export_cmd(
-    path: Path = typer.Argument(..., help="Target .pmtiles or .mbtiles file."),
+    path: Path = typer.Argument(
+        ..., help="Target .pmtiles or .mbtiles file.", callback=output_path
+    ),
     layers: str = typer.Option("buildings", "--layers", "-l", help="Comma-separated layers."),
     minzoom: int = typer.Option(14, "--minzoom"),
     maxzoom: int = typer.Option(16, "--maxzoom"),
