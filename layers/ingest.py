@@ -21,7 +21,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import hashlib
-import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -36,6 +35,7 @@ from common.coords import SUPPORTED_SYSTEMS, CoordSystem, system_name, transform
 from common.errors import Conflict, InvalidInput
 from layers import privacy
 from layers._read import Mapping, Source, load_mapping, open_source
+from layers._scratch import scratch
 from layers._slices import blank_lines, copy_range, csv_slices
 from layers.schemas import Kind, get_kind
 
@@ -602,7 +602,7 @@ def ingest(
     hasher = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="yizhi-sha")
     digest = hasher.submit(file_sha256, path)
     hasher.shutdown(wait=False)
-    with tempfile.TemporaryDirectory(prefix="yizhi-layers-") as tmp:
+    with scratch() as tmp:
         try:
             note("read")
             src = open_source(con, spec, path, mp, Path(tmp))
